@@ -1,0 +1,71 @@
+# turboquant — built with PGXS.  `make && make install`, then see scripts/test.sh.
+EXTENSION = turboquant
+MODULE_big = turboquant
+DATA_built = turboquant--0.1.0.sql
+
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
+GLUE_SRCS = $(sort $(wildcard src/*.cpp))
+OBJS = $(GLUE_SRCS:.cpp=.o) $(CORE_SRCS:.cpp=.o)
+HEADERS = $(wildcard src/*.h) $(wildcard src/core/*.h)
+
+# pg_regress tests (sql/ and expected/): one file per feature.
+REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=turboquant
+
+# The install script is assembled from its parts in src/sql/, in name order.
+INSTALL_SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
+turboquant--0.1.0.sql: $(INSTALL_SQL_PARTS)
+	cat $(INSTALL_SQL_PARTS) > $@
+
+PG_CONFIG ?= pg_config
+# Bitcode for the JIT is not built: C++ with exceptions gains nothing from it.
+with_llvm = no
+
+EIGEN_CFLAGS ?= $(shell pkg-config --cflags eigen3 2>/dev/null || echo -I/usr/include/eigen3)
+TQ_CXXFLAGS = -std=c++17 -O3 -fno-math-errno -Wall -Wextra -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wno-register -Isrc $(EIGEN_CFLAGS)
+PG_CXXFLAGS = $(TQ_CXXFLAGS)
+SHLIB_LINK = -lstdc++ -lm
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# PGXS sets C flags that C++ rejects; keep only the common ones.
+override CXXFLAGS := $(filter-out -Wmissing-prototypes -Wdeclaration-after-statement -Werror=vla,$(CXXFLAGS))
+
+# Per-ISA kernel files get their own flags; nothing else is built for a specific CPU.
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),x86_64)
+SIMDE_ISA_FLAGS = -mavx2 -mfma -mbmi2
+AVX512_ISA_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mbmi2
+else
+SIMDE_ISA_FLAGS =
+AVX512_ISA_FLAGS =
+endif
+src/core/scan_simde.o: CXXFLAGS += $(SIMDE_ISA_FLAGS)
+src/core/scan_avx512.o: CXXFLAGS += $(AVX512_ISA_FLAGS)
+
+$(OBJS): $(HEADERS)
+
+# ---- core unit tests and benchmarks (no server needed) ----
+GTEST_LIBS = -lgtest -lgtest_main -lpthread
+CORE_TEST_SRCS = $(sort $(wildcard test/core/*.cpp))
+CORE_OBJS = $(CORE_SRCS:.cpp=.o)
+
+test/core/tq_core_tests: $(CORE_TEST_SRCS) $(CORE_OBJS) $(HEADERS)
+	$(CXX) $(TQ_CXXFLAGS) -g -o $@ $(CORE_TEST_SRCS) $(CORE_OBJS) $(GTEST_LIBS) -lm
+
+.PHONY: unittest bench-kernels
+unittest: test/core/tq_core_tests
+	./test/core/tq_core_tests
+
+bench/kernel_bench: bench/kernel_bench.cpp $(CORE_OBJS) $(HEADERS)
+	$(CXX) $(TQ_CXXFLAGS) -o $@ bench/kernel_bench.cpp $(CORE_OBJS) -lm
+
+bench-kernels: bench/kernel_bench
+	./bench/kernel_bench
+
+clean: clean-tq
+clean-tq:
+	rm -f test/core/tq_core_tests bench/kernel_bench
+	rm -rf tmp_check

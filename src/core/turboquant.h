@@ -1,0 +1,198 @@
+/*
+ * turboquant.h — the TurboQuant core library: pure C++, no PostgreSQL.
+ *
+ * This header is the whole contract between the core and its callers (the
+ * PostgreSQL glue in src/, the unit tests in test/core/, the benchmarks in
+ * bench/).  It is C-friendly in spirit: every object a caller keeps is a
+ * trivially-copyable blob in caller-provided memory, so the glue can palloc it
+ * in a relcache memory context and never run a C++ destructor.  Every function
+ * here is noexcept: nothing throws across this boundary.
+ *
+ * Pipeline (DESIGN.md):
+ *   encode:  x -> (norm = |x|, u = x/|x|) -> r = R u (padded) -> Lloyd-Max codes
+ *            per coordinate -> factor (per-vector correction) -> packed into a
+ *            32-vector block at a slot.
+ *   search:  q -> rotate once -> per-query 8-bit lookup tables -> SIMD scan of
+ *            blocks (integer accumulators) -> float estimate of <q_unit, u> ->
+ *            metric-specific distance estimate -> top-k -> exact re-rank (caller).
+ */
+#ifndef TURBOQUANT_CORE_H
+#define TURBOQUANT_CORE_H
+
+#ifdef POSTGRES_H
+#error "src/core must not see PostgreSQL headers"
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+namespace turboquant {
+
+/* Limits shared with the SQL type. */
+constexpr uint32_t kMaxDim = 16000;
+/* Vectors per code block: the unit the scan kernels work on. */
+constexpr uint32_t kBlockVectors = 32;
+constexpr int kMinBits = 1;
+constexpr int kMaxBits = 4;
+
+enum class Metric : uint8_t { kL2 = 0, kCosine = 1, kInnerProduct = 2 };
+
+/* ---- SIMD dispatch ---------------------------------------------------- */
+
+enum class SimdLevel : int {
+	kAuto = -1,    /* best the CPU supports (default) */
+	kScalar = 0,   /* the reference kernel: the specification */
+	kSimde = 1,    /* portable 256-bit kernel via simde (AVX2 on x86, NEON on ARM) */
+	kAvx512 = 2,   /* AVX-512BW kernel, only when the CPU has it */
+};
+/* Best level this CPU runs. */
+SimdLevel BestSimdLevel() noexcept;
+/*
+ * Forces a level (kAuto = back to best).  Returns false (and changes nothing)
+ * when the CPU cannot run it.  The environment variable TURBOQUANT_SIMD
+ * (scalar|simde|avx512) is read once at first use as the initial setting.
+ */
+bool SetSimdLevel(SimdLevel level) noexcept;
+SimdLevel ActiveSimdLevel() noexcept;
+const char *SimdLevelName(SimdLevel level) noexcept;
+
+/* ---- Codebooks ---------------------------------------------------------- */
+
+/*
+ * Lloyd-Max quantizer for one coordinate of a uniformly random unit vector in
+ * `dim` dimensions (density proportional to (1-t^2)^((dim-3)/2) on [-1,1]),
+ * in absolute units (multiply Gaussian-unit tables by 1/sqrt(dim) to compare).
+ * centroid[0..2^bits) ascending; boundary[i] separates centroid i and i+1.
+ */
+struct Codebook {
+	int bits;
+	uint32_t dim;
+	float centroid[16];
+	float boundary[15];
+	double mse_per_coordinate; /* expected squared error per coordinate */
+};
+/* Computes (memoised per (dim, bits)); false for bits outside 1..4 or dim < 1. */
+bool GetCodebook(uint32_t dim, int bits, Codebook *out) noexcept;
+
+/* ---- Quantizer: everything fixed by (dim, bits, seed) ------------------- */
+
+/*
+ * How the codes of one 32-vector block are laid out.  A block's codes are
+ * n_chunks chunks of chunk_bytes each; chunk c covers rotated coordinates
+ * [c*chunk_dims, (c+1)*chunk_dims).  Kernels can start and stop at any chunk
+ * boundary, so a block larger than a page can be split across pages at chunk
+ * boundaries and scanned piece by piece into the same accumulators.
+ */
+struct Layout {
+	uint32_t dim;        /* input dimension */
+	uint32_t padded_dim; /* rotated dimension, a multiple of chunk_dims */
+	int bits;            /* 2, 3 or 4 for scanning; 1 allowed for encode/decode */
+	uint32_t chunk_dims;
+	uint32_t chunk_bytes;
+	uint32_t n_chunks;
+	uint32_t block_bytes; /* n_chunks * chunk_bytes */
+};
+
+/* Opaque, trivially copyable, position independent (no internal pointers). */
+struct Quantizer;
+
+/* Bytes needed for a Quantizer; 0 when (dim, bits) is not supported. */
+size_t QuantizerSize(uint32_t dim, int bits) noexcept;
+/*
+ * Builds the quantizer (rotation from seed, codebook, layout) in `mem`
+ * (QuantizerSize bytes, 16-byte aligned).  Deterministic for (dim, bits, seed)
+ * on every platform.  Milliseconds even at dim = 16000.
+ */
+bool QuantizerInit(void *mem, uint32_t dim, int bits, uint64_t seed) noexcept;
+const Layout &QuantizerLayout(const Quantizer *qz) noexcept;
+const Codebook &QuantizerCodebook(const Quantizer *qz) noexcept;
+
+/* Scratch floats any call below may need: 2 * padded_dim + 64. */
+size_t ScratchFloats(const Quantizer *qz) noexcept;
+
+/* Applies the orthogonal rotation: in has dim floats, out padded_dim floats. */
+void Rotate(const Quantizer *qz, const float *in, float *out, float *scratch) noexcept;
+/* Inverse rotation: in padded_dim floats, out dim floats. */
+void RotateInverse(const Quantizer *qz, const float *in, float *out, float *scratch) noexcept;
+
+/*
+ * Encodes x (dim floats, finite): codes[padded_dim] (one code per byte),
+ * *norm = |x|, *factor = the per-vector correction applied to the estimated
+ * inner product (so that estimate(<q,u>) = lut_sum * factor).  A zero vector
+ * encodes to norm 0, factor 0.
+ */
+void Encode(const Quantizer *qz, const float *x, uint8_t *codes, float *norm,
+			float *factor, float *scratch) noexcept;
+/* Reconstructs an approximation of x (dim floats) from its codes, for tests. */
+void Decode(const Quantizer *qz, const uint8_t *codes, float norm, float *out,
+			float *scratch) noexcept;
+
+/*
+ * Writes one vector's codes into slot `slot` (0..31) of a block, for chunks
+ * [chunk_begin, chunk_end) only; `chunks` points at chunk chunk_begin.  The
+ * slot's previous bits in those chunks are replaced, other slots untouched.
+ */
+void PackSlot(const Layout &layout, const uint8_t *codes, uint32_t slot,
+			  uint32_t chunk_begin, uint32_t chunk_end, uint8_t *chunks) noexcept;
+/* Reads back one slot's codes from a whole block (for tests and checks). */
+void UnpackSlot(const Layout &layout, const uint8_t *block, uint32_t slot,
+				uint8_t *codes) noexcept;
+
+/* ---- Queries ------------------------------------------------------------ */
+
+/* Bytes of a query's lookup tables (64-byte aligned buffer expected). */
+size_t QueryLutSize(const Quantizer *qz) noexcept;
+/*
+ * Rotates q (dim floats) and builds its 8-bit lookup tables in lut (QueryLutSize
+ * bytes, 64-byte aligned).  The lut remembers the metric and |q|.
+ */
+void PrepareQuery(const Quantizer *qz, Metric metric, const float *q,
+				  uint8_t *lut, float *scratch) noexcept;
+
+/*
+ * Adds the integer table sums of chunks [chunk_begin, chunk_begin + n) of one
+ * block into acc[32] (one per slot).  `chunks` points at chunk chunk_begin.
+ * Exact integer arithmetic: no overflow for any dim <= kMaxDim; every SIMD level
+ * returns the same acc as the scalar kernel.
+ */
+void ScanChunks(const uint8_t *lut, const uint8_t *chunks, uint32_t chunk_begin,
+				uint32_t n, uint32_t acc[kBlockVectors]) noexcept;
+
+/*
+ * Turns a block's accumulators (all chunks summed) into distance estimates for
+ * the lut's metric (smaller = closer): L2 -> squared distance, cosine -> 1 - cos,
+ * inner product -> -<q,x>.  norm/factor are the slots' stored values.
+ */
+void EstimateDistances(const uint8_t *lut, const uint32_t acc[kBlockVectors],
+					   const float *norm, const float *factor,
+					   float out[kBlockVectors]) noexcept;
+
+/* Convenience: a whole contiguous array of blocks (block_bytes each). */
+void ScanBlocks(const uint8_t *lut, const uint8_t *blocks, size_t n_blocks,
+				const float *norms, const float *factors, float *out) noexcept;
+
+/* ---- Top-k -------------------------------------------------------------- */
+
+/*
+ * Keeps the k smallest (distance, id) pairs seen; caller owns the arrays
+ * (capacity k).  Ties broken by the smaller id, so results are deterministic.
+ */
+struct TopK {
+	float *dist;
+	uint64_t *id;
+	uint32_t k;
+	uint32_t size;
+};
+void TopKInit(TopK *t, float *dist, uint64_t *id, uint32_t k) noexcept;
+/* Returns whether d could enter (fast reject for the scan loop). */
+inline bool TopKAccepts(const TopK *t, float d) noexcept
+{
+	return t->size < t->k || d <= t->dist[0];
+}
+void TopKPush(TopK *t, float d, uint64_t id) noexcept;
+/* Sorts the kept pairs ascending in place (dist[0] nearest). */
+void TopKSort(TopK *t) noexcept;
+
+} /* namespace turboquant */
+
+#endif /* TURBOQUANT_CORE_H */
