@@ -1,0 +1,145 @@
+"""Charts and Markdown tables from a result document (the JSON a run writes)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ENGINE_COLORS = {"turboquant": "tab:blue", "pgvector-hnsw": "tab:orange", "pgvector-ivfflat": "tab:green",
+                 "exact": "black"}
+
+
+def _series(doc, k, clients=1):
+    """{index label: [result rows]} for one k and client count, in sweep order."""
+    out = {}
+    for r in doc["results"]:
+        if r["k"] == k and r["clients"] == clients:
+            out.setdefault((r["engine"], r["index"]), []).append(r)
+    return out
+
+
+def _title(doc):
+    d = doc["dataset"]
+    return f"{d['name']} ({d['n']} x {d['dim']}, {d['metric']}, {d['nq']} queries)"
+
+
+def charts(doc, stem):
+    """Writes <stem>-recall-qps.png, -r1.png, -build.png; returns the paths written."""
+    stem = Path(stem)
+    paths = []
+    ks = sorted({r["k"] for r in doc["results"]})
+    if ks:
+        k = 10 if 10 in ks else ks[0]
+        fig, ax = plt.subplots(figsize=(8, 5.5))
+        for (engine, label), rows in _series(doc, k).items():
+            style = dict(color=ENGINE_COLORS.get(engine), marker="o")
+            if engine == "exact":
+                style["marker"] = "s" if "tqvector" in label else "x"
+            if engine == "turboquant":
+                style["linestyle"] = {"b=2": ":", "b=3": "--"}.get(label.split()[1] if " " in label else "", "-")
+            xs = [r["recall"] for r in rows]
+            ys = [r["qps"] for r in rows]
+            ax.plot(xs, ys, label=label, **style)
+        ax.set_xlabel(f"recall@{k}")
+        ax.set_ylabel("queries per second (1 client, log)")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_title(_title(doc), fontsize=10)
+        ax.legend(fontsize=8)
+        p = stem.with_name(stem.name + "-recall-qps.png")
+        fig.tight_layout()
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        paths.append(p)
+
+        kmax = max(ks)
+        groups = _series(doc, kmax)
+        if groups:
+            cols = min(3, len(groups))
+            rows_n = (len(groups) + cols - 1) // cols
+            fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3.3 * rows_n), squeeze=False)
+            for ax, ((engine, label), rows) in zip(axes.ravel(), groups.items()):
+                for r in rows:
+                    kk = sorted(int(x) for x in r["r1_at_k"])
+                    name = ",".join(f"{n.split('.')[-1]}={v}" for n, v in r["settings"].items()) or "exact"
+                    ax.plot(kk, [r["r1_at_k"][str(x)] for x in kk], marker=".", label=name)
+                ax.set_xscale("log", base=2)
+                ax.set_ylim(min(0.5, ax.get_ylim()[0]), 1.01)
+                ax.set_title(label, fontsize=9)
+                ax.set_xlabel("k")
+                ax.set_ylabel("R@1@k")
+                ax.grid(True, alpha=0.3)
+                ax.legend(fontsize=6)
+            for ax in axes.ravel()[len(groups):]:
+                ax.axis("off")
+            fig.suptitle("R@1@k (true nearest neighbour within the first k) — " + _title(doc), fontsize=9)
+            fig.tight_layout()
+            p = stem.with_name(stem.name + "-r1.png")
+            fig.savefig(p, dpi=110)
+            plt.close(fig)
+            paths.append(p)
+
+    if doc["indexes"]:
+        idx = doc["indexes"]
+        labels = [i["index"] for i in idx]
+        colors = [ENGINE_COLORS.get(i["engine"]) for i in idx]
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 0.5 * len(idx) + 2))
+        a1.barh(labels, [i["build_s"] for i in idx], color=colors)
+        a1.set_xlabel("build time (s)")
+        a2.barh(labels, [i["index_bytes"] / 2**20 for i in idx], color=colors)
+        a2.set_xlabel("index size (MiB)")
+        table_mb = max(i["table_bytes"] for i in idx) / 2**20
+        a2.axvline(table_mb, color="grey", linestyle="--", label=f"table {table_mb:.0f} MiB")
+        a2.legend(fontsize=8)
+        a2.set_yticklabels([])
+        for a in (a1, a2):
+            a.invert_yaxis()
+            a.grid(True, axis="x", alpha=0.3)
+        fig.suptitle(_title(doc), fontsize=9)
+        fig.tight_layout()
+        p = stem.with_name(stem.name + "-build.png")
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        paths.append(p)
+    return paths
+
+
+def markdown(doc):
+    """Markdown tables (indexes, then queries) for docs and the README."""
+    out = [f"Dataset: {_title(doc)}  ", f"Hardware: {doc.get('hardware', '?')}  ",
+           f"Server: {doc['postgres']['version'].split(',')[0]}; extensions: "
+           + ", ".join(f"{k} {v}" for k, v in doc.get("extensions", {}).items() if v), ""]
+    if doc["indexes"]:
+        out += ["| index | build s | index MiB | table MiB |", "|---|---:|---:|---:|"]
+        for i in doc["indexes"]:
+            out.append(f"| {i['index']} | {i['build_s']:.1f} | {i['index_bytes'] / 2**20:.1f} | "
+                       f"{i['table_bytes'] / 2**20:.1f} |")
+        out.append("")
+    out += ["| engine | index | setting | k | clients | recall@k | R@1@1 | QPS | p50 ms | p99 ms |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in doc["results"]:
+        setting = ", ".join(f"{n.split('.')[-1]}={v}" for n, v in r["settings"].items()) or "-"
+        out.append(f"| {r['engine']} | {r['index']} | {setting} | {r['k']} | {r['clients']} | {r['recall']:.4f} | "
+                   f"{r['r1_at_k'].get('1', float('nan')):.3f} | {r['qps']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+    if doc.get("skipped"):
+        out += [""] + [f"- skipped {s['engine']}: {s['reason']}" for s in doc["skipped"]]
+    return "\n".join(out)
+
+
+def main(argv=None):
+    """python3 -m tqbench.report RESULT.json [--charts]: prints Markdown, optionally redraws charts."""
+    argv = sys.argv[1:] if argv is None else argv
+    doc = json.loads(Path(argv[0]).read_text())
+    print(markdown(doc))
+    if "--charts" in argv:
+        for p in charts(doc, Path(argv[0]).with_suffix("")):
+            print(p, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

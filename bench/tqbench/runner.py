@@ -1,0 +1,538 @@
+"""The SQL benchmark: load, build, query, measure, report.
+
+Phases of one run (each prints as it goes and lands in one JSON file):
+  1. dataset: resolve --dataset, compute exact ground truth when it is missing (cached);
+  2. server: --dsn, or libpq environment variables (PGHOST, PGPORT, ...), or a throwaway
+     cluster on 127.0.0.1 (--temp-cluster, the default when neither is given);
+  3. per engine family that the server has:
+       turboquant  table of tqvector loaded with binary COPY; exact sequential scan on a query
+                   subset (the baseline); then per --tq-bits an index, swept over
+                   --tq-rerank (turboquant.rerank);
+       pgvector    table of vector (same rows); exact scan; HNSW (m, ef_construction) swept over
+                   hnsw.ef_search; IVFFlat (lists = sqrt(N) by default) swept over ivfflat.probes;
+  4. per setting and k: every query once, one at a time per client (`ORDER BY v <op> $1 LIMIT k`,
+     prepared, binary parameter), recording recall@k, R@1@k, QPS and p50/p99 latency;
+     with several --clients the queries are shared out and QPS is the aggregate;
+  5. JSON under --out-dir and PNG charts.
+
+Nothing is tuned to a dataset: every knob is a flag with a documented default (docs/benchmark.md).
+Timing never feeds back into what is run.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import datasets, envinfo, groundtruth, metrics, pg
+
+ENGINES = ("exact", "turboquant", "pgvector-hnsw", "pgvector-ivfflat")
+OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
+TQ_OPCLASS = {"cosine": "tqvector_cosine_ops", "l2": "tqvector_l2_ops", "ip": "tqvector_ip_ops"}
+PGV_OPCLASS = {"cosine": "vector_cosine_ops", "l2": "vector_l2_ops", "ip": "vector_ip_ops"}
+PGV_MAX_INDEX_DIM = 2000
+TQ_TABLE, PGV_TABLE = "tqbench_tq", "tqbench_pgv"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "turboquant-bench"
+
+
+def int_list(s):
+    return [int(x) for x in str(s).split(",") if x.strip() != ""]
+
+
+def str_list(s):
+    return [x.strip() for x in str(s).split(",") if x.strip()]
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description="turboquant SQL benchmark: recall, QPS, latency, build time and size against "
+                    "exact search and pgvector.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d = p.add_argument_group("dataset")
+    d.add_argument("--dataset", default="synthetic",
+                   help="synthetic | npm-use512 | debian-fasttext300 | a folder (base.*, query.*, gt_*.ivecs) "
+                        "| an ann-benchmarks .hdf5 file | files (with --base/--query)")
+    d.add_argument("--metric", default="cosine", choices=datasets.METRICS)
+    d.add_argument("--n", type=int, default=None,
+                   help="base rows (synthetic: default 100000; real sets: all; fewer = prefix, ground truth recomputed)")
+    d.add_argument("--dim", type=int, default=512, help="synthetic dimension")
+    d.add_argument("--nq", type=int, default=1000, help="queries (first nq of the set)")
+    d.add_argument("--clusters", type=int, default=256, help="synthetic cluster count")
+    d.add_argument("--decay", type=float, default=1.0, help="synthetic spectrum decay (anisotropy)")
+    d.add_argument("--spread", type=float, default=0.5, help="synthetic within-cluster / between-cluster std")
+    d.add_argument("--offset", type=float, default=1.0, help="synthetic common mean, relative norm")
+    d.add_argument("--seed", type=int, default=42, help="synthetic seed")
+    d.add_argument("--data-dir", default=str(datasets.DEFAULT_DATA_DIR), help="folder of the named real sets")
+    d.add_argument("--base", help="base vectors file (.fvecs/.bvecs/.npy) with --dataset files")
+    d.add_argument("--query", help="query vectors file with --dataset files")
+    d.add_argument("--gt", help="ground-truth ids (.ivecs/.npy) for --metric; computed when absent")
+    d.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help="computed ground truth cache ('' = off)")
+
+    s = p.add_argument_group("server")
+    s.add_argument("--dsn", default=None, help="libpq connection string; default: PG* environment if set, "
+                                                "else a throwaway cluster")
+    s.add_argument("--temp-cluster", action="store_true", help="always use a throwaway cluster on 127.0.0.1")
+    s.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE",
+                   help="extra postgresql.conf line for the throwaway cluster (repeatable)")
+    s.add_argument("--shared-buffers", default="1GB", help="throwaway cluster shared_buffers")
+    s.add_argument("--maintenance-work-mem", default="2GB", help="SET before every CREATE INDEX")
+    s.add_argument("--keep-tables", action="store_true", help="leave the tqbench_* tables in place")
+
+    e = p.add_argument_group("what to run")
+    e.add_argument("--engines", default=",".join(ENGINES), help="comma list of " + ", ".join(ENGINES))
+    e.add_argument("--skip-turboquant", action="store_true", help="do not use the turboquant extension at all")
+    e.add_argument("--skip-pgvector", action="store_true", help="do not use the vector extension at all")
+    e.add_argument("--k", default="10,100", help="LIMIT values")
+    e.add_argument("--clients", default="1,2",
+                   help="concurrent clients; counts above 1 run for the smallest k only")
+    e.add_argument("--warmup", type=int, default=20, help="untimed queries per client before each measurement")
+    e.add_argument("--exact-queries", type=int, default=100, help="queries for the exact sequential-scan baseline")
+
+    t = p.add_argument_group("turboquant")
+    t.add_argument("--tq-bits", default="2,3,4", help="one index per value")
+    t.add_argument("--tq-options", default="", help="extra index options, e.g. 'seed=7' (appended to WITH)")
+    t.add_argument("--tq-rerank", default="0,10,40,100,200,400", help="turboquant.rerank sweep")
+
+    v = p.add_argument_group("pgvector")
+    v.add_argument("--hnsw-m", type=int, default=16)
+    v.add_argument("--hnsw-ef-construction", type=int, default=64)
+    v.add_argument("--hnsw-ef-search", default="10,20,40,100,200,400",
+                   help="hnsw.ef_search sweep (values below k are skipped: HNSW returns at most ef_search rows)")
+    v.add_argument("--ivf-lists", type=int, default=0, help="IVFFlat lists; 0 = round(sqrt(N))")
+    v.add_argument("--ivf-probes", default="1,2,4,8,16,32", help="ivfflat.probes sweep")
+
+    o = p.add_argument_group("output")
+    o.add_argument("--out-dir", default=str(DEFAULT_OUT), help="where the JSON and PNG files go")
+    o.add_argument("--tag", default="", help="appended to the result file name")
+    o.add_argument("--no-charts", action="store_true")
+    o.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+# ---- printing ------------------------------------------------------------------------------
+
+class Printer:
+    """A readable table on stdout, one line per measurement, as they happen."""
+
+    HEAD = (f"{'engine':<18} {'index':<22} {'setting':<24} {'k':>4} {'cl':>3} {'recall':>7} "
+            f"{'R@1@1':>6} {'QPS':>9} {'p50 ms':>8} {'p99 ms':>8}")
+
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.headed = False
+
+    def say(self, msg):
+        print(msg, file=self.out, flush=True)
+
+    def row(self, r):
+        if not self.headed:
+            self.say(self.HEAD)
+            self.say("-" * len(self.HEAD))
+            self.headed = True
+        setting = ",".join(f"{k.split('.')[-1]}={v}" for k, v in r["settings"].items()) or "-"
+        r11 = r["r1_at_k"].get("1", float("nan"))
+        self.say(f"{r['engine']:<18} {r['index']:<22} {setting:<24} {r['k']:>4} {r['clients']:>3} "
+                 f"{r['recall']:>7.4f} {r11:>6.3f} {r['qps']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}")
+
+
+def progress_bar(total, desc, enabled):
+    """A tqdm bar (or a no-op) with an update(n) method."""
+    if enabled:
+        try:
+            from tqdm import tqdm
+
+            return tqdm(total=total, desc=desc, unit="rows", unit_scale=True, leave=False,
+                        file=sys.stderr, dynamic_ncols=True)
+        except ImportError:
+            pass
+
+    class Null:
+        def update(self, n=1):
+            pass
+
+        def close(self):
+            pass
+
+    return Null()
+
+
+# ---- dataset + ground truth ---------------------------------------------------------------
+
+def prepare_dataset(args, printer, kmax):
+    synth = datasets.SyntheticSpec(n=args.n or 100_000, dim=args.dim, nq=args.nq, clusters=args.clusters,
+                                   decay=args.decay, spread=args.spread, offset=args.offset, seed=args.seed)
+    t0 = time.perf_counter()
+    ds = datasets.load(args.dataset, args.metric, n=args.n, nq=args.nq, data_dir=args.data_dir,
+                       synth=synth, base=args.base, query=args.query, gt=args.gt)
+    printer.say(f"dataset {ds.name}: n={ds.n} dim={ds.dim} queries={ds.nq} metric={ds.metric} "
+                f"({time.perf_counter() - t0:.1f} s)")
+    if ds.gt is not None and ds.gt.shape[1] >= kmax:
+        ds.info["ground_truth"] = "provided"
+        return ds
+    cache = None
+    if args.cache_dir:
+        cache = Path(args.cache_dir) / f"gt-{datasets.fingerprint(ds)}-k{kmax}.npy"
+        if cache.exists():
+            ds.gt = np.load(cache)
+            ds.info["ground_truth"] = f"computed (cached {cache.name})"
+            printer.say(f"ground truth: cached {cache}")
+            return ds
+    t0 = time.perf_counter()
+    bar = progress_bar(100, "ground truth %", not args.no_progress)
+    last = [0]
+
+    def tick(done, total):
+        pct = int(100 * done / total)
+        bar.update(pct - last[0])
+        last[0] = pct
+
+    ds.gt, _ = groundtruth.knn(ds.base, ds.queries, k=kmax, metric=ds.metric, progress=tick)
+    bar.close()
+    ds.info["ground_truth"] = "computed"
+    printer.say(f"ground truth: exact top-{kmax} computed in {time.perf_counter() - t0:.1f} s")
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, ds.gt)
+    return ds
+
+
+# ---- measurements ------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Target:
+    """One table in the server and how to query it."""
+    table: str
+    typname: str
+    engine_prefix: str  # "turboquant" or "pgvector"
+
+
+def query_sql(target, metric, k):
+    return f"SELECT id FROM {target.table} ORDER BY v {OPERATORS[metric]} %s LIMIT {int(k)}"
+
+
+def session_setup(conn, typname, settings):
+    pg.register_vector(conn, typname)
+    conn.execute("SET jit = off")
+    for name, value in settings.items():
+        conn.execute(f"SET {name} = {value}")
+
+
+def explain_node(dsn, target, metric, k, settings, query):
+    """The scan node the planner picks: 'Index Scan using <name>' or 'Seq Scan' etc."""
+    with pg.connect(dsn) as conn:
+        session_setup(conn, target.typname, settings)
+        plan = conn.execute("EXPLAIN (FORMAT JSON) " + query_sql(target, metric, k), (query,)).fetchone()[0]
+    node = plan[0]["Plan"]
+    while node.get("Plans") and node["Node Type"] in ("Limit", "Gather Merge", "Gather", "Sort", "Result"):
+        if node["Node Type"] == "Sort":
+            return "Sort over " + node["Plans"][0]["Node Type"]
+        node = node["Plans"][0]
+    return node["Node Type"] + (f" using {node['Index Name']}" if "Index Name" in node else "")
+
+
+def measure(dsn, target, metric, queries, gt, k, clients, settings, warmup):
+    """Runs every query once (shared out over `clients` connections); returns the row dict."""
+    nq = queries.shape[0]
+    sql = query_sql(target, metric, k)
+    conns = []
+    try:
+        for _ in range(clients):
+            c = pg.connect(dsn)
+            session_setup(c, target.typname, settings)
+            conns.append(c)
+        for c in conns:
+            for i in range(min(warmup, nq)):
+                c.execute(sql, (queries[i],), prepare=True).fetchall()
+        results = [None] * nq
+        lat = np.zeros(nq)
+        errors = []
+        start = threading.Barrier(clients + 1)
+
+        def work(ci):
+            try:
+                cur = conns[ci].cursor()
+                start.wait()
+                for i in range(ci, nq, clients):
+                    t0 = time.perf_counter()
+                    rows = cur.execute(sql, (queries[i],), prepare=True).fetchall()
+                    lat[i] = time.perf_counter() - t0
+                    results[i] = [r[0] for r in rows]
+            except Exception as e:  # reported below, never swallowed
+                errors.append(e)
+                start.abort()
+
+        threads = [threading.Thread(target=work, args=(ci,)) for ci in range(clients)]
+        for t in threads:
+            t.start()
+        start.wait()
+        t0 = time.perf_counter()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        if errors:
+            raise errors[0]
+    finally:
+        for c in conns:
+            c.close()
+    ks = [kk for kk in metrics.R1_KS if kk <= k]
+    return {"k": k, "clients": clients, "nq": nq, "settings": dict(settings),
+            "recall": metrics.recall_at_k(results, gt, k),
+            "r1_at_k": metrics.r1_at_k(results, gt, ks),
+            "rows_mean": float(np.mean([len(r) for r in results])),
+            "qps": nq / wall, "wall_s": wall,
+            "mean_ms": float(np.mean(lat) * 1000), "p50_ms": metrics.percentile_ms(lat, 50),
+            "p99_ms": metrics.percentile_ms(lat, 99)}
+
+
+class Run:
+    """State of one benchmark run: the server, the dataset, the result document."""
+
+    def __init__(self, args, ds, dsn, printer):
+        self.args, self.ds, self.dsn, self.p = args, ds, dsn, printer
+        self.ks = int_list(args.k)
+        self.clients = int_list(args.clients)
+        self.engines = set(str_list(args.engines))
+        unknown = self.engines - set(ENGINES)
+        if unknown:
+            raise SystemExit(f"unknown engine(s): {', '.join(sorted(unknown))}")
+        self.doc = {"indexes": [], "results": [], "skipped": [], "loads": {}}
+
+    def skip(self, engine, reason):
+        self.p.say(f"SKIP {engine}: {reason}")
+        self.doc["skipped"].append({"engine": engine, "reason": reason})
+
+    # -- loading
+    def load(self, conn, target):
+        ds = self.ds
+        conn.execute(f"DROP TABLE IF EXISTS {target.table}")
+        conn.execute(f"CREATE TABLE {target.table} (id int8 NOT NULL, v {target.typname}({ds.dim}) NOT NULL)")
+        bar = progress_bar(ds.n, f"COPY {target.table}", not self.args.no_progress)
+        t0 = time.perf_counter()
+        pg.copy_vectors(conn, target.table, ds.base, progress=bar.update)
+        copy_s = time.perf_counter() - t0
+        bar.close()
+        t1 = time.perf_counter()
+        conn.execute(f"VACUUM (ANALYZE) {target.table}")
+        vac_s = time.perf_counter() - t1
+        sizes = pg.relation_sizes(conn, target.table)
+        info = {"rows": ds.n, "copy_s": copy_s, "vacuum_analyze_s": vac_s,
+                "rows_per_s": ds.n / copy_s if copy_s > 0 else None, **sizes}
+        self.doc["loads"][target.table] = info
+        self.p.say(f"loaded {ds.n} rows into {target.table} ({target.typname}) with binary COPY in {copy_s:.1f} s "
+                   f"({info['rows_per_s']:.0f} rows/s); table {sizes['table_bytes'] / 2**20:.1f} MiB")
+        return info
+
+    # -- one sweep over settings for the current index
+    def sweep(self, engine, label, target, settings_list, exact=False):
+        ds = self.ds
+        kmin = min(self.ks)
+        for settings in settings_list:
+            for k in self.ks:
+                if engine == "pgvector-hnsw" and settings.get("hnsw.ef_search", k) < k:
+                    continue
+                for clients in (self.clients if k == kmin and not exact else [1]):
+                    nq = min(ds.nq, self.args.exact_queries) if exact else ds.nq
+                    r = measure(self.dsn, target, ds.metric, ds.queries[:nq], ds.gt[:nq], k, clients,
+                                settings, self.args.warmup)
+                    r.update({"engine": engine, "index": label})
+                    if k == kmin and clients == 1:
+                        r["plan"] = explain_node(self.dsn, target, ds.metric, k, settings, ds.queries[0])
+                    self.doc["results"].append(r)
+                    self.p.row(r)
+
+    # -- index build with progress from pg_stat_progress_create_index
+    def build(self, conn, engine, label, target, ddl, options):
+        conn.execute(f"DROP INDEX IF EXISTS {target.table}_idx")
+        conn.execute(f"SET maintenance_work_mem = '{self.args.maintenance_work_mem}'")
+        done = threading.Event()
+        bar = progress_bar(self.ds.n, f"build {label}", not self.args.no_progress)
+
+        def watch():
+            seen = 0
+            try:
+                with pg.connect(self.dsn) as w:
+                    while not done.wait(0.5):
+                        row = w.execute("SELECT tuples_done, tuples_total, blocks_done, blocks_total "
+                                        "FROM pg_stat_progress_create_index WHERE relid = %s::regclass",
+                                        (target.table,)).fetchone()
+                        if row:
+                            cur = row[0] if row[1] else int(self.ds.n * row[2] / row[3]) if row[3] else 0
+                            if cur > seen:
+                                bar.update(cur - seen)
+                                seen = cur
+            except Exception:
+                pass  # progress is cosmetic
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        t0 = time.perf_counter()
+        try:
+            conn.execute(ddl)
+        finally:
+            build_s = time.perf_counter() - t0
+            done.set()
+            watcher.join()
+            bar.close()
+        idx_bytes = conn.execute(f"SELECT pg_relation_size('{target.table}_idx')").fetchone()[0]
+        sizes = pg.relation_sizes(conn, target.table)
+        info = {"engine": engine, "index": label, "options": options, "ddl": ddl, "build_s": build_s,
+                "index_bytes": idx_bytes, "table_bytes": sizes["table_bytes"],
+                "maintenance_work_mem": self.args.maintenance_work_mem}
+        self.doc["indexes"].append(info)
+        self.p.say(f"built {label} in {build_s:.1f} s: index {idx_bytes / 2**20:.1f} MiB, "
+                   f"table {sizes['table_bytes'] / 2**20:.1f} MiB")
+        return info
+
+    def exact(self, target):
+        if "exact" not in self.engines:
+            return
+        self.sweep("exact", f"seqscan {target.typname}", target, [{}], exact=True)
+
+    def turboquant(self, conn):
+        a, ds = self.args, self.ds
+        if a.skip_turboquant:
+            return self.skip("turboquant", "--skip-turboquant given")
+        if not ({"turboquant", "exact"} & self.engines):
+            return
+        ver, why = pg.try_extension(conn, "turboquant")
+        self.doc["extensions"]["turboquant"] = ver
+        if ver is None:
+            return self.skip("turboquant", f"extension not available in this server ({why})")
+        target = Target(TQ_TABLE, "tqvector", "turboquant")
+        self.load(conn, target)
+        self.exact(target)
+        if "turboquant" not in self.engines:
+            return
+        if not conn.execute("SELECT 1 FROM pg_am WHERE amname = 'turboquant'").fetchone():
+            return self.skip("turboquant", "the turboquant index access method is not in this build "
+                                           "(type only); index results skipped")
+        opclass = TQ_OPCLASS[ds.metric]
+        for bits in int_list(a.tq_bits):
+            opts = [f"bits = {bits}"] + [o.strip() for o in a.tq_options.split(",") if o.strip()]
+            label = f"turboquant b={bits}" + (f" {a.tq_options}" if a.tq_options else "")
+            ddl = (f"CREATE INDEX {TQ_TABLE}_idx ON {TQ_TABLE} USING turboquant (v {opclass}) "
+                   f"WITH ({', '.join(opts)})")
+            self.build(conn, "turboquant", label, target, ddl, {"bits": bits, "extra": a.tq_options})
+            self.sweep("turboquant", label, target,
+                       [{"turboquant.rerank": r} for r in int_list(a.tq_rerank)])
+            conn.execute(f"DROP INDEX {TQ_TABLE}_idx")
+
+    def pgvector(self, conn):
+        a, ds = self.args, self.ds
+        wanted = {"pgvector-hnsw", "pgvector-ivfflat"} & self.engines
+        if a.skip_pgvector:
+            return self.skip("pgvector", "--skip-pgvector given")
+        if not wanted and "exact" not in self.engines:
+            return
+        ver, why = pg.try_extension(conn, "vector")
+        self.doc["extensions"]["vector"] = ver
+        if ver is None:
+            return self.skip("pgvector", f"the vector extension (pgvector) is not installed in this server ({why})")
+        target = Target(PGV_TABLE, "vector", "pgvector")
+        self.load(conn, target)
+        self.exact(target)
+        if ds.dim > PGV_MAX_INDEX_DIM:
+            for e in sorted(wanted):
+                self.skip(e, f"pgvector indexes vector columns of at most {PGV_MAX_INDEX_DIM} dimensions "
+                             f"(dataset has {ds.dim})")
+            return
+        opclass = PGV_OPCLASS[ds.metric]
+        if "pgvector-hnsw" in wanted:
+            label = f"hnsw m={a.hnsw_m} efc={a.hnsw_ef_construction}"
+            ddl = (f"CREATE INDEX {PGV_TABLE}_idx ON {PGV_TABLE} USING hnsw (v {opclass}) "
+                   f"WITH (m = {a.hnsw_m}, ef_construction = {a.hnsw_ef_construction})")
+            self.build(conn, "pgvector-hnsw", label, target, ddl,
+                       {"m": a.hnsw_m, "ef_construction": a.hnsw_ef_construction})
+            self.sweep("pgvector-hnsw", label, target, [{"hnsw.ef_search": e} for e in int_list(a.hnsw_ef_search)])
+            conn.execute(f"DROP INDEX {PGV_TABLE}_idx")
+        if "pgvector-ivfflat" in wanted:
+            lists = a.ivf_lists or max(1, round(math.sqrt(ds.n)))
+            label = f"ivfflat lists={lists}"
+            ddl = (f"CREATE INDEX {PGV_TABLE}_idx ON {PGV_TABLE} USING ivfflat (v {opclass}) "
+                   f"WITH (lists = {lists})")
+            self.build(conn, "pgvector-ivfflat", label, target, ddl, {"lists": lists})
+            self.sweep("pgvector-ivfflat", label, target,
+                       [{"ivfflat.probes": pr} for pr in int_list(a.ivf_probes) if pr <= lists])
+            conn.execute(f"DROP INDEX {PGV_TABLE}_idx")
+
+    def execute(self):
+        with pg.connect(self.dsn) as conn:
+            self.doc["postgres"] = pg.server_info(conn)
+            self.doc["extensions"] = {}
+            self.p.say(self.doc["postgres"]["version"].split(",")[0])
+            try:
+                self.turboquant(conn)
+                self.pgvector(conn)
+            finally:
+                if not self.args.keep_tables:
+                    for t in (TQ_TABLE, PGV_TABLE):
+                        conn.execute(f"DROP TABLE IF EXISTS {t}")
+        return self.doc
+
+
+def pick_server(args):
+    """(context manager yielding a dsn, description)."""
+    import contextlib
+
+    if args.dsn is not None and not args.temp_cluster:
+        return contextlib.nullcontext(args.dsn), "given connection string"
+    if not args.temp_cluster and any(os.environ.get(v) for v in ("PGHOST", "PGPORT", "PGDATABASE", "PGSERVICE")):
+        return contextlib.nullcontext(""), "server from PG* environment variables"
+
+    @contextlib.contextmanager
+    def temp():
+        settings = {"shared_buffers": f"'{args.shared_buffers}'", "jit": "off"}
+        for kv in args.pg_setting:
+            k, _, v = kv.partition("=")
+            settings[k.strip()] = v.strip()
+        with pg.TempCluster(settings) as c:
+            yield c.dsn
+
+    return temp(), f"throwaway cluster on 127.0.0.1 (shared_buffers={args.shared_buffers})"
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    printer = Printer()
+    ks = int_list(args.k)
+    if not ks or min(ks) < 1:
+        raise SystemExit("--k needs positive values")
+    started = dt.datetime.now(dt.timezone.utc)
+    t_start = time.perf_counter()
+    ds = prepare_dataset(args, printer, max(100, max(ks)))
+    ctx, where = pick_server(args)
+    printer.say(f"server: {where}")
+    with ctx as dsn:
+        run = Run(args, ds, dsn, printer)
+        doc = run.execute()
+    m = envinfo.machine()
+    out = {"format": "turboquant-bench/1", "started_at": started.isoformat(timespec="seconds"),
+           "duration_s": time.perf_counter() - t_start,
+           "command": "python3 bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "args": vars(args), "machine": m, "hardware": envinfo.hardware_line(m),
+           "libraries": envinfo.libraries(), "source": envinfo.source(), "server": where,
+           "dataset": ds.describe(), **doc}
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{ds.name}-{ds.metric}-{started.strftime('%Y%m%d-%H%M%S')}" + (f"-{args.tag}" if args.tag else "")
+    path = out_dir / f"{stem}.json"
+    path.write_text(json.dumps(out, indent=1, default=str) + "\n")
+    printer.say(f"results: {path}")
+    if not args.no_charts:
+        from . import report
+
+        for png in report.charts(out, out_dir / stem):
+            printer.say(f"chart: {png}")
+    printer.say(f"total {out['duration_s']:.0f} s")
+    return path
