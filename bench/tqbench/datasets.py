@@ -160,15 +160,17 @@ class SyntheticSpec:
     seed: int = 42
 
 
-def synthetic(spec: SyntheticSpec, chunk=65536):
+def synthetic(spec: SyntheticSpec):
     """Base and query vectors from one seeded mixture (queries drawn apart from the base).
 
     Real embeddings are anisotropic (a large common mean component; variance concentrated in
     few directions, often ordered by axis after PCA or in Matryoshka models) and clustered.
     This mimics both: cluster centres and within-cluster noise share a power-law spectrum over
     the axes, and every vector gets the same mean offset.  Deterministic for a given spec on
-    every platform (numpy PCG64).
+    every platform (numpy PCG64); rows are drawn in fixed chunks of 65,536 so 1M x 1536 needs
+    no float64 copy of the whole set.
     """
+    chunk = 65536
     rng = np.random.default_rng(spec.seed)
     d = spec.dim
     scale = (1.0 + np.arange(d)) ** (-spec.decay / 2.0)

@@ -1,0 +1,60 @@
+"""Shared fixtures for the benchmark-suite tests: the bench/ package and a PostgreSQL server.
+
+The server is the one libpq's PG* environment variables point at (e.g. under pg_virtualenv),
+else a throwaway cluster started here.  Without any server the SQL tests are skipped with
+the reason shown — except under CI=true, where a missing server or extension is a failure.
+"""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(reason):
+    """Skip locally, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn():
+    from tqbench import pg
+
+    if any(os.environ.get(v) for v in ("PGHOST", "PGPORT", "PGDATABASE", "PGSERVICE")):
+        try:
+            with pg.connect(""):
+                pass
+        except Exception as e:
+            unavailable(f"no PostgreSQL server reachable through PG* environment variables: {e}")
+        yield ""
+        return
+    try:
+        cluster = pg.TempCluster({"shared_buffers": "'128MB'"})
+        cluster.__enter__()
+    except Exception as e:
+        unavailable(f"cannot start a throwaway PostgreSQL cluster: {e}")
+    try:
+        yield cluster.dsn
+    finally:
+        cluster.__exit__(None, None, None)
+
+
+def extension_state(dsn, name):
+    from tqbench import pg
+
+    with pg.connect(dsn) as conn:
+        return pg.try_extension(conn, name)[0]
+
+
+def has_am(dsn, name):
+    from tqbench import pg
+
+    with pg.connect(dsn) as conn:
+        return conn.execute("SELECT 1 FROM pg_am WHERE amname = %s", (name,)).fetchone() is not None
