@@ -1,0 +1,216 @@
+/*
+ * tqcore_capi.cpp — a C ABI over the TurboQuant core for the kernel benchmark
+ * (bench/kernel_bench.py loads bench/libtqcore.so with ctypes).
+ *
+ * It is a flat in-memory index: every vector encoded into 32-vector blocks,
+ * searched by scanning all blocks with the core's kernels and keeping a top-k.
+ * No re-ranking: the benchmark compares the quantized order itself with FAISS
+ * IndexPQFastScan at the same code bytes per vector.
+ *
+ * Search scans groups of 32 blocks with ScanBlocks and pushes the distances
+ * that can enter the top-k while they are still in L1.
+ * Threads split a batch's queries (a single query runs on one thread; the
+ * benchmark's "single-query, 2 threads" is two callers each asking one query
+ * at a time, as two database clients would).
+ *
+ * Only the functions below are exported; nothing throws across them.
+ */
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "core/turboquant.h"
+
+namespace tq = turboquant;
+
+namespace {
+
+struct Index {
+	void *qz_mem = nullptr;
+	const tq::Quantizer *qz = nullptr;
+	tq::Layout layout{};
+	size_t n = 0;
+	size_t n_blocks = 0;
+	uint8_t *blocks = nullptr; /* n_blocks * block_bytes, 64-byte aligned */
+	std::vector<float> norms;
+	std::vector<float> factors;
+};
+
+void *
+AlignedAlloc(size_t bytes)
+{
+	return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+/*
+ * Scans blocks [b0, b1) for one prepared query into t: ScanBlocks over groups
+ * of kGroup blocks (the core's own loop, kernel picked once per call), then a
+ * top-k pass over the group's distances while they are still in L1.
+ */
+constexpr size_t kGroup = 32;
+
+void
+ScanRange(const Index *ix, const uint8_t *lut, size_t b0, size_t b1, tq::TopK *t, float *dist)
+{
+	const size_t bb = ix->layout.block_bytes;
+
+	for (size_t g = b0; g < b1; g += kGroup) {
+		size_t nb = std::min(kGroup, b1 - g);
+		tq::ScanBlocks(lut, ix->blocks + g * bb, nb, ix->norms.data() + g * tq::kBlockVectors,
+					   ix->factors.data() + g * tq::kBlockVectors, dist);
+		const size_t base = g * tq::kBlockVectors;
+		const size_t slots = std::min(nb * tq::kBlockVectors, ix->n - base);
+		for (size_t s = 0; s < slots; s++)
+			if (tq::TopKAccepts(t, dist[s]))
+				tq::TopKPush(t, dist[s], base + s);
+	}
+}
+
+/* One query over blocks [b0, b1), results sorted into ids/dists (k each, -1 padded). */
+void
+SearchOne(const Index *ix, tq::Metric metric, const float *q, uint32_t k, size_t b0, size_t b1,
+		  int64_t *ids, float *dists, uint8_t *lut, float *scratch, float *tdist, uint64_t *tid)
+{
+	tq::PrepareQuery(ix->qz, metric, q, lut, scratch);
+	tq::TopK t;
+	tq::TopKInit(&t, tdist, tid, k);
+	alignas(64) float dist[kGroup * tq::kBlockVectors];
+	ScanRange(ix, lut, b0, b1, &t, dist);
+	tq::TopKSort(&t);
+	for (uint32_t i = 0; i < k; i++) {
+		ids[i] = i < t.size ? (int64_t) t.id[i] : -1;
+		dists[i] = i < t.size ? t.dist[i] : 0.0f;
+	}
+}
+
+struct Buffers {
+	uint8_t *lut;
+	float *scratch;
+	std::vector<float> tdist;
+	std::vector<uint64_t> tid;
+
+	Buffers(const Index *ix, uint32_t k)
+		: lut((uint8_t *) AlignedAlloc(tq::QueryLutSize(ix->qz))),
+		  scratch((float *) AlignedAlloc(sizeof(float) * tq::ScratchFloats(ix->qz))), tdist(k), tid(k)
+	{
+	}
+	~Buffers()
+	{
+		std::free(lut);
+		std::free(scratch);
+	}
+};
+
+} /* namespace */
+
+extern "C" {
+
+/* Encodes n x dim floats; returns an opaque index or NULL. */
+void *
+tqc_build(const float *base, size_t n, uint32_t dim, int bits, uint64_t seed)
+{
+	try {
+		size_t qsize = tq::QuantizerSize(dim, bits);
+		if (qsize == 0)
+			return nullptr;
+		Index *ix = new Index();
+		ix->qz_mem = AlignedAlloc(qsize);
+		if (!tq::QuantizerInit(ix->qz_mem, dim, bits, seed)) {
+			std::free(ix->qz_mem);
+			delete ix;
+			return nullptr;
+		}
+		ix->qz = (const tq::Quantizer *) ix->qz_mem;
+		ix->layout = tq::QuantizerLayout(ix->qz);
+		ix->n = n;
+		ix->n_blocks = (n + tq::kBlockVectors - 1) / tq::kBlockVectors;
+		size_t bytes = ix->n_blocks * ix->layout.block_bytes;
+		ix->blocks = (uint8_t *) AlignedAlloc(bytes);
+		std::memset(ix->blocks, 0, bytes);
+		ix->norms.assign(ix->n_blocks * tq::kBlockVectors, 0.0f);
+		ix->factors.assign(ix->n_blocks * tq::kBlockVectors, 0.0f);
+		std::vector<uint8_t> codes(ix->layout.padded_dim);
+		std::vector<float> scratch(tq::ScratchFloats(ix->qz));
+		for (size_t i = 0; i < n; i++) {
+			tq::Encode(ix->qz, base + i * dim, codes.data(), &ix->norms[i], &ix->factors[i], scratch.data());
+			size_t b = i / tq::kBlockVectors;
+			tq::PackSlot(ix->layout, codes.data(), (uint32_t) (i % tq::kBlockVectors), 0, ix->layout.n_chunks,
+						 ix->blocks + b * ix->layout.block_bytes);
+		}
+		return ix;
+	} catch (...) {
+		return nullptr;
+	}
+}
+
+void
+tqc_free(void *p)
+{
+	Index *ix = (Index *) p;
+	if (!ix)
+		return;
+	std::free(ix->blocks);
+	std::free(ix->qz_mem);
+	delete ix;
+}
+
+/* Code bytes per vector (block bytes / 32) and the per-vector floats kept beside them. */
+double
+tqc_code_bytes(const void *p)
+{
+	const Index *ix = (const Index *) p;
+	return (double) ix->layout.block_bytes / tq::kBlockVectors;
+}
+
+/*
+ * Searches nq queries (row-major nq x dim); metric 0 = L2, 1 = cosine, 2 = inner
+ * product.  Writes nq x k ids (-1 when fewer) and estimated distances.
+ * Returns 0 on success.
+ */
+int
+tqc_search(const void *p, const float *queries, size_t nq, int metric, uint32_t k, int threads, int64_t *ids,
+		   float *dists)
+{
+	try {
+		const Index *ix = (const Index *) p;
+		const uint32_t dim = ix->layout.dim;
+		const tq::Metric m = (tq::Metric) metric;
+		threads = std::max(1, threads);
+		auto worker = [&](size_t q0, size_t q1) {
+			Buffers buf(ix, k);
+			for (size_t q = q0; q < q1; q++)
+				SearchOne(ix, m, queries + q * dim, k, 0, ix->n_blocks, ids + q * k, dists + q * k, buf.lut,
+						  buf.scratch, buf.tdist.data(), buf.tid.data());
+		};
+		if (threads == 1 || nq < 2) {
+			worker(0, nq);
+			return 0;
+		}
+		std::vector<std::thread> pool;
+		for (int t = 0; t < threads; t++)
+			pool.emplace_back(worker, nq * t / threads, nq * (t + 1) / threads);
+		for (auto &th : pool)
+			th.join();
+		return 0;
+	} catch (...) {
+		return -1;
+	}
+}
+
+/* Name of the SIMD level in use; forcing one (0 scalar, 1 simde, 2 avx512, -1 auto) returns success. */
+const char *
+tqc_simd_level(void)
+{
+	return tq::SimdLevelName(tq::ActiveSimdLevel());
+}
+
+int
+tqc_set_simd_level(int level)
+{
+	return tq::SetSimdLevel((tq::SimdLevel) level) ? 1 : 0;
+}
+
+} /* extern "C" */
