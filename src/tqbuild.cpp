@@ -69,9 +69,9 @@ TqBuildSetDims(TqBuildState *st, uint32 dims)
 	const TqIndexCache *cache = TqGetCache(st->index, &meta);
 
 	st->cache = cache;
-	st->pages = (char *) palloc_aligned((size_t) cache->geo.pages * BLCKSZ, PG_IO_ALIGN_SIZE, 0);
+	st->pages = (char *) TqPallocAligned((size_t) cache->geo.pages * BLCKSZ, 64);
 	st->codes = (uint8 *) palloc(turboquant::QuantizerLayout(cache->qz).padded_dim);
-	st->scratch = (float *) palloc_aligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64, 0);
+	st->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
 	for (uint32 p = 0; p < cache->geo.pages; p++)
 		TqInitDataPage(st->pages + (size_t) p * BLCKSZ, &cache->geo, st->stripe, p);
 }

@@ -239,7 +239,7 @@ TqInsertVector(Relation index, const TqVector *vec, ItemPointer tid)
 	cache = TqGetCache(index, &meta);
 
 	enc.codes = (uint8 *) palloc(turboquant::QuantizerLayout(cache->qz).padded_dim);
-	scratch = (float *) palloc_aligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64, 0);
+	scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
 	turboquant::Encode(cache->qz, vec->x, enc.codes, &enc.norm, &enc.factor, scratch);
 	enc.tid = *tid;
 

@@ -145,12 +145,12 @@ TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 		return;
 	}
 	so->cache = cache;
-	so->lut = (uint8 *) palloc_aligned(turboquant::QueryLutSize(cache->qz), 64, 0);
-	so->scratch = (float *) palloc_aligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64, 0);
+	so->lut = (uint8 *) TqPallocAligned(turboquant::QueryLutSize(cache->qz), 64);
+	so->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
 	so->used = (uint32 *) palloc(sizeof(uint32) * cache->geo.groups);
 	so->norms = (float *) palloc(sizeof(float) * slots);
 	so->factors = (float *) palloc(sizeof(float) * slots);
-	so->acc = (uint32 *) palloc_aligned(sizeof(uint32) * slots, 64, 0);
+	so->acc = (uint32 *) TqPallocAligned(sizeof(uint32) * slots, 64);
 	so->est = (float *) palloc(sizeof(float) * slots);
 	MemoryContextSwitchTo(old);
 }

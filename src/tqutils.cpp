@@ -186,7 +186,7 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 		if (qsize == 0)
 			elog(ERROR, "turboquant: unsupported dims %u bits %d", dims, bits);
 		/* the code layout decides G; a throwaway quantizer gives it */
-		tmp = palloc_aligned(qsize, 64, 0);
+		tmp = TqPallocAligned(qsize, 64);
 		if (!turboquant::QuantizerInit(tmp, dims, bits, seed))
 			elog(ERROR, "turboquant: could not build quantizer");
 		const Layout &layout = turboquant::QuantizerLayout((turboquant::Quantizer *) tmp);
@@ -195,7 +195,7 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 		meta.padded_dim = layout.padded_dim;
 		meta.groups_per_stripe = geo.groups;
 		meta.pages_per_stripe = geo.pages;
-		pfree(tmp);
+
 	}
 	return meta;
 }
@@ -250,7 +250,7 @@ const TqIndexCache *
 TqGetCache(Relation index, const TqMetaPageData *meta)
 {
 	TqIndexCache *cache = (TqIndexCache *) index->rd_amcache;
-	size_t		head = TYPEALIGN(64, sizeof(TqIndexCache));
+	size_t		head = sizeof(TqIndexCache);
 	size_t		qsize;
 	char	   *mem;
 
@@ -268,9 +268,10 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
 						errmsg("index \"%s\" has unsupported dims %u or bits %u",
 							   RelationGetRelationName(index), meta->dims, meta->bits)));
-	mem = (char *) MemoryContextAllocAligned(index->rd_indexcxt, head + qsize, 64, 0);
+	/* one chunk, as rd_amcache must be; the quantizer 64-byte aligned inside */
+	mem = (char *) MemoryContextAlloc(index->rd_indexcxt, head + qsize + 63);
 	cache = (TqIndexCache *) mem;
-	cache->qz = (turboquant::Quantizer *) (mem + head);
+	cache->qz = (turboquant::Quantizer *) TYPEALIGN(64, mem + head);
 	if (!turboquant::QuantizerInit(cache->qz, meta->dims, meta->bits, meta->seed))
 	{
 		pfree(mem);

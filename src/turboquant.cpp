@@ -9,4 +9,14 @@
 
 extern "C" {
 PG_MODULE_MAGIC;
+void		_PG_init(void);
+}
+
+void		TqIndexInit(void);
+
+/* Module load: registers the index's options and GUCs. */
+void
+_PG_init(void)
+{
+	TqIndexInit();
 }
