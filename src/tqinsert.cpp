@@ -66,11 +66,11 @@ TqPackOnPage(const TqIndexCache *cache, Page page, uint32 pageno, uint32 group,
 
 /*
  * Puts the vector into a free slot of stripe `stripe`; false when the stripe
- * is full.
+ * is full.  *more says whether free slots remain after this one.
  */
 static bool
 TqInsertIntoStripe(Relation index, const TqIndexCache *cache, uint32 stripe,
-				   const TqEncoded *enc)
+				   const TqEncoded *enc, bool *more)
 {
 	const TqStripeGeometry *geo = &cache->geo;
 	Buffer		head = ReadBuffer(index, TqStripeBlock(geo, stripe, 0));
@@ -78,22 +78,25 @@ TqInsertIntoStripe(Relation index, const TqIndexCache *cache, uint32 stripe,
 	uint32		group = 0;
 	uint32		slot = 0;
 	bool		found = false;
+	uint32		free_slots = 0;
 	GenericXLogState *state;
 
 	LockBuffer(head, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(head);
 	TqCheckPage(page, index, BufferGetBlockNumber(head), TQ_PAGE_STRIPE_HEAD);
-	for (group = 0; group < geo->groups; group++)
+	for (uint32 g = 0; g < geo->groups; g++)
 	{
-		uint32		mask = TqPageGroupHeader(page, group)->used_mask;
+		uint32		mask = TqPageGroupHeader(page, g)->used_mask;
 
-		if (mask != 0xFFFFFFFFu)
+		free_slots += __builtin_popcount(~mask);
+		if (mask != 0xFFFFFFFFu && !found)
 		{
+			group = g;
 			slot = __builtin_ctz(~mask);
 			found = true;
-			break;
 		}
 	}
+	*more = free_slots > 1;
 	if (!found)
 	{
 		UnlockReleaseBuffer(head);
@@ -246,19 +249,24 @@ TqInsertVector(Relation index, const TqVector *vec, ItemPointer tid)
 	for (;;)
 	{
 		BlockNumber blkno;
+		bool		more;
 
 		if (meta.n_stripes > 0 &&
-			TqInsertIntoStripe(index, cache, meta.n_stripes - 1, &enc))
+			TqInsertIntoStripe(index, cache, meta.n_stripes - 1, &enc, &more))
 			return;
-		/* stripes with slots freed by VACUUM */
+		/* stripes with slots freed by VACUUM (the FSM forgets what it hands out) */
 		while ((blkno = GetFreeIndexPage(index)) != InvalidBlockNumber)
 		{
 			uint32		rel = blkno - TQ_FIRST_STRIPE_BLKNO;
 
 			if (blkno >= TQ_FIRST_STRIPE_BLKNO && rel % cache->geo.pages == 0 &&
 				rel / cache->geo.pages < meta.n_stripes &&
-				TqInsertIntoStripe(index, cache, rel / cache->geo.pages, &enc))
+				TqInsertIntoStripe(index, cache, rel / cache->geo.pages, &enc, &more))
+			{
+				if (more)
+					RecordFreeIndexPage(index, blkno);
 				return;
+			}
 		}
 		if (TqInsertNewStripe(index, cache, meta.n_stripes, &enc))
 			return;
