@@ -102,6 +102,9 @@ tqbeginscan(Relation index, int nkeys, int norderbys)
 										ALLOCSET_DEFAULT_SIZES);
 	so->passctx = AllocSetContextCreate(so->scanctx, "turboquant scan pass",
 										ALLOCSET_DEFAULT_SIZES);
+	/* the AM owns the arrays for ORDER BY values */
+	scan->xs_orderbyvals = (Datum *) palloc0(sizeof(Datum) * Max(norderbys, 1));
+	scan->xs_orderbynulls = (bool *) palloc(sizeof(bool) * Max(norderbys, 1));
 	scan->opaque = so;
 	return scan;
 }

@@ -15,8 +15,9 @@ CREATE FUNCTION tqvector_cosine_metric(internal) RETURNS int4
 CREATE FUNCTION tqvector_ip_metric(internal) RETURNS int4
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- L2 is the default, as in pgvector.
 CREATE OPERATOR CLASS tqvector_l2_ops
-	FOR TYPE tqvector USING turboquant AS
+	DEFAULT FOR TYPE tqvector USING turboquant AS
 	OPERATOR 1 <-> (tqvector, tqvector) FOR ORDER BY float_ops,
 	FUNCTION 1 tqvector_l2_metric(internal);
 
