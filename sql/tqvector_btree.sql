@@ -36,6 +36,10 @@ EXPLAIN (COSTS OFF) SELECT a.id, b.id FROM tqv_bt a JOIN tqv_bt b ON a.v = b.v;
 SELECT a.id, b.id FROM tqv_bt a JOIN tqv_bt b ON a.v = b.v AND a.id < b.id ORDER BY 1, 2;
 RESET enable_mergejoin;
 RESET enable_nestloop;
+-- statistics: ANALYZE and the selectivity estimators work on tqvector
+ANALYZE tqv_bt;
+SELECT count(*) FROM tqv_bt WHERE v < '[1,2,3]';
+SELECT count(*) FROM tqv_bt WHERE v >= '[1,2]' AND v <> '[1,2,3]';
 -- btree index: lookups, range scans, unique constraint
 CREATE INDEX tqv_bt_v ON tqv_bt (v);
 SET enable_seqscan = off;
