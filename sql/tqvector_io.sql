@@ -57,4 +57,17 @@ TRUNCATE tqv_bin2;
 COPY tqv_bin2 FROM '/tmp/turboquant_tqvector_io.txt';
 SELECT * FROM tqv_bin2 ORDER BY id;
 
-DROP TABLE tqv_io, tqv_bin, tqv_bin2, tqv_bin4;
+-- large vectors are stored out of line, uncompressed, and read back intact
+CREATE TABLE tqv_big (id int, v tqvector(3000));
+INSERT INTO tqv_big
+	SELECT i, array_agg((i + j % 8) / 4.0 ORDER BY j)::real[]::tqvector
+	FROM generate_series(1, 3) i, generate_series(1, 3000) j GROUP BY i;
+SELECT id, vector_dims(v), pg_column_size(v), v = v::text::tqvector AS round_trip,
+       (v::real[])[2999] = (id + 7) / 4.0 AS last_but_one
+FROM tqv_big ORDER BY id;
+-- elements of a and b differ by (b.id - a.id) / 4, so l2 = sqrt(3000) * (b.id - a.id) / 4
+SELECT a.id, b.id, a.v <-> b.v AS l2, sqrt(3000::float8) * (b.id - a.id) / 4 AS expected
+FROM tqv_big a JOIN tqv_big b ON a.id < b.id ORDER BY 1, 2;
+SELECT id FROM tqv_big ORDER BY v DESC;
+
+DROP TABLE tqv_io, tqv_bin, tqv_bin2, tqv_bin4, tqv_big;
