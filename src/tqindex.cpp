@@ -87,11 +87,13 @@ tqoptions(Datum reloptions, bool validate)
 }
 
 /*
- * amcostestimate.  A scan reads the whole index once (sequentially, cheap
- * per vector: table lookups, not distance computations) and fetches
- * `turboquant.rerank` rows from the table at random before the first row
- * comes out; every further row is nearly free.  Without ORDER BY the index is
- * useless and must never be chosen.
+ * amcostestimate.  A scan reads every code page once, in place and in
+ * physical order, scoring codes with table lookups: cheaper per page than a
+ * sequential scan, which deforms tuples and detoasts vectors (charged at half
+ * a sequential page).  Then it fetches `turboquant.rerank` rows from the table
+ * and computes their exact distances (the distance functions declare their
+ * cost) before the first row comes out; every further row is nearly free.
+ * Without ORDER BY the index is useless and must never be chosen.
  */
 static void
 tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -102,7 +104,9 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		pages = Max(path->indexinfo->pages, 1);
 	double		tuples = Max(path->indexinfo->tuples, 1.0);
 	double		rerank = Min((double) tq_rerank, tuples);
+	Cost		distance_cost = 0;
 	Cost		startup;
+	ListCell   *lc;
 
 	*indexCorrelation = 0;
 	*indexSelectivity = 1.0;
@@ -113,9 +117,15 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		*indexTotalCost = get_float8_infinity();
 		return;
 	}
-	/* scanning a code costs a small fraction of an operator call */
-	startup = pages * seq_page_cost + tuples * cpu_operator_cost * 0.05 +
-		rerank * (random_page_cost + cpu_tuple_cost + cpu_operator_cost);
+	foreach(lc, path->indexorderbys)
+	{
+		QualCost	qc;
+
+		cost_qual_eval_node(&qc, (Node *) lfirst(lc), root);
+		distance_cost += qc.per_tuple;
+	}
+	startup = pages * seq_page_cost * 0.5 + tuples * cpu_operator_cost * 0.05 +
+		rerank * (seq_page_cost + cpu_tuple_cost + distance_cost);
 	*indexStartupCost = startup;
 	*indexTotalCost = startup + tuples * cpu_index_tuple_cost;
 }

@@ -67,18 +67,21 @@ CREATE CAST (numeric[] AS tqvector)
 -- distance functions (shared kernels with the index's exact re-ranking)
 -- ---------------------------------------------------------------------------
 
+-- Distance functions cost COST 25: a detoast and hundreds of multiply-adds,
+-- not one operator call; the planner needs that to weigh a sequential scan
+-- that computes N of them against an index that computes a few hundred.
 CREATE FUNCTION l2_distance(tqvector, tqvector) RETURNS float8
-	AS 'MODULE_PATHNAME', 'tqvector_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'tqvector_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 25;
 CREATE FUNCTION tqvector_l2_squared_distance(tqvector, tqvector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 25;
 CREATE FUNCTION inner_product(tqvector, tqvector) RETURNS float8
-	AS 'MODULE_PATHNAME', 'tqvector_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'tqvector_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 25;
 CREATE FUNCTION tqvector_negative_inner_product(tqvector, tqvector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 25;
 CREATE FUNCTION cosine_distance(tqvector, tqvector) RETURNS float8
-	AS 'MODULE_PATHNAME', 'tqvector_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'tqvector_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 25;
 CREATE FUNCTION l1_distance(tqvector, tqvector) RETURNS float8
-	AS 'MODULE_PATHNAME', 'tqvector_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'tqvector_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 25;
 
 CREATE OPERATOR <-> (
 	LEFTARG = tqvector, RIGHTARG = tqvector, FUNCTION = l2_distance,
