@@ -16,10 +16,12 @@ REGRESS_OPTS = --load-extension=turboquant
 INSTALL_SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 turboquant--0.1.0.sql: $(INSTALL_SQL_PARTS)
 	cat $(INSTALL_SQL_PARTS) > $@
+# The rule above precedes PGXS's; keep `make` meaning `make all`.
+.DEFAULT_GOAL := all
 
 PG_CONFIG ?= pg_config
 # Bitcode for the JIT is not built: C++ with exceptions gains nothing from it.
-with_llvm = no
+override with_llvm = no
 
 EIGEN_CFLAGS ?= $(shell pkg-config --cflags eigen3 2>/dev/null || echo -I/usr/include/eigen3)
 TQ_CXXFLAGS = -std=c++17 -O3 -fno-math-errno -Wall -Wextra -Wno-unused-parameter \

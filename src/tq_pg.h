@@ -31,6 +31,18 @@ extern "C" {
 #error "turboquant needs PostgreSQL 13 or newer"
 #endif
 
+/*
+ * palloc'd memory aligned to `align` (a power of two) for SIMD buffers; freed
+ * with its memory context, never with pfree.
+ */
+static inline void *
+TqPallocAligned(Size size, Size align)
+{
+	char	   *p = (char *) palloc(size + align - 1);
+
+	return (void *) TYPEALIGN(align, p);
+}
+
 /* C-linkage SQL-callable function: use in place of PG_FUNCTION_INFO_V1 + definition. */
 #define TQ_FUNCTION(name)                 \
 	extern "C" {                          \

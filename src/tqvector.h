@@ -30,6 +30,12 @@ typedef struct TqVector
 TqVector   *TqVectorNew(int dim);
 /* Errors (ERRCODE_DATA_EXCEPTION) unless a and b have the same dimension. */
 void		TqVectorCheckDims(const TqVector *a, const TqVector *b);
+/* Errors unless 1 <= dim <= TQ_VECTOR_MAX_DIM (22000 / 54000). */
+void		TqVectorCheckDim(int dim);
+/* Errors (22000) unless typmod is negative (none) or equals dim. */
+void		TqVectorCheckTypmod(int32 typmod, int dim);
+/* Errors unless value is finite (NaN: 22000, infinity: 22003). */
+void		TqVectorCheckElement(float value);
 
 /*
  * Distance kernels.  Float accumulation in simple loops the compiler
@@ -71,6 +77,28 @@ static inline double
 TqNegativeInnerProduct(const float *a, const float *b, int n)
 {
 	return (double) -TqDotF(a, b, n);
+}
+
+/* <+> : L1 (taxicab) distance */
+static inline double
+TqL1Distance(const float *a, const float *b, int n)
+{
+	float		s = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		s += fabsf(a[i] - b[i]);
+	return (double) s;
+}
+
+/* Euclidean norm accumulated in double (l2_norm, l2_normalize). */
+static inline double
+TqL2NormD(const float *a, int n)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < n; i++)
+		s += (double) a[i] * (double) a[i];
+	return sqrt(s);
 }
 
 /* <=> : 1 - cos, NaN when either vector is zero, clamped to [0, 2] */

@@ -1,0 +1,106 @@
+/*
+ * scan_internal.h — what the core's translation units share, and nothing more.
+ *
+ * The Quantizer blob, the query lookup-table header and the per-ISA scan entry
+ * points.  No SIMD types appear here: every kernel takes plain pointers, so
+ * this header can be included from files compiled with and without ISA flags
+ * (an intrinsic type in a shared header would silently drag ISA-specific code
+ * into the generic objects).
+ *
+ * Code layout of one chunk (see quantizer.cpp for the full essay):
+ *   nibble layouts (bits 1, 2, 4): 4 units x 16 bytes = 64 bytes; a unit is
+ *     4 / 2 / 1 dims whose codes form a 4-bit index; byte t of a unit's group
+ *     holds slot t in its low nibble and slot t+16 in its high nibble.
+ *   3-bit layout: 4 dim pairs; 64 bytes of nibbles (low 2 bits of both codes)
+ *     as above, then 4 little-endian uint64 selector words W0..W3: bit j*16+t
+ *     of W0/W1 is the high bit of the pair's first code for slot t / t+16,
+ *     W2/W3 the same for the second code.
+ * Lookup tables of one chunk: nibble layouts 4 x 16 bytes (unit j at 16j);
+ * 3-bit layout 4 sub-tables x 64 bytes, sub-table s holding pair j at 16j,
+ * s = (hi bit of first code) | (hi bit of second code) << 1.
+ */
+#ifndef TURBOQUANT_SCAN_INTERNAL_H
+#define TURBOQUANT_SCAN_INTERNAL_H
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/turboquant.h"
+
+namespace turboquant {
+
+constexpr uint32_t kQuantizerMagic = 0x54515a31; /* "TQZ1" */
+constexpr uint32_t kNibbleChunkBytes = 64;
+constexpr uint32_t kNibbleLutChunkBytes = 64;
+constexpr uint32_t kBits3ChunkBytes = 96;
+constexpr uint32_t kBits3LutChunkBytes = 256;
+/* The largest 8-bit table entry; sums of them stay exact in uint32. */
+constexpr int kLutMaxEntry = 255;
+constexpr size_t kLutHeaderBytes = 64;
+
+/*
+ * The Quantizer blob.  Trivially copyable and position independent: the
+ * permutations and sign bits follow the struct at the recorded offsets.
+ */
+struct Quantizer {
+	uint32_t magic;
+	uint32_t total_bytes;
+	uint64_t seed;
+	Layout layout;
+	Codebook codebook;
+	uint32_t window;          /* P: largest power of two <= padded_dim */
+	uint32_t perm_offset[2];  /* uint16_t[padded_dim] per round */
+	uint32_t signs_offset[4]; /* uint8_t[(padded_dim + 7) / 8] per round and window */
+};
+
+/* Header of a query's lookup tables; the tables start at kLutHeaderBytes. */
+struct LutHeader {
+	uint32_t metric;
+	uint32_t bits;
+	uint32_t n_chunks;
+	uint32_t lut_chunk_bytes;
+	float qnorm;      /* |q| before normalization */
+	float scale;      /* table units per unit of <q_unit, x_hat> */
+	float offset_sum; /* sum of the per-unit offsets */
+	uint32_t pad[9];
+};
+static_assert(sizeof(LutHeader) == kLutHeaderBytes, "LutHeader must be 64 bytes");
+
+/*
+ * Scan kernels: add the table sums of n chunks into acc[32].  lut points at the
+ * tables of the first chunk scanned.  Each returns exactly what the scalar one
+ * does.
+ */
+typedef void (*ScanKernel)(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						   uint32_t *acc);
+
+void tq_scan_nibble_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						   uint32_t *acc) noexcept;
+void tq_scan_bits3_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						  uint32_t *acc) noexcept;
+void tq_scan_nibble_simde(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						  uint32_t *acc) noexcept;
+void tq_scan_bits3_simde(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						 uint32_t *acc) noexcept;
+void tq_scan_nibble_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						   uint32_t *acc) noexcept;
+void tq_scan_bits3_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						  uint32_t *acc) noexcept;
+/* Whether the per-ISA files were compiled with their instruction sets. */
+bool tq_simde_compiled() noexcept;
+bool tq_avx512_compiled() noexcept;
+
+/* The kernel for this table's layout at the active SIMD level. */
+ScanKernel SelectScanKernel(uint32_t bits) noexcept;
+
+/* Rotation internals (rotation.cpp). */
+void InitRotation(Quantizer *qz) noexcept;
+/* out[padded_dim] = R (in[dim] * scale, zero padded); tmp has padded_dim floats. */
+void RotateScaled(const Quantizer *qz, const float *in, double scale, float *out,
+				  float *tmp) noexcept;
+/* out[dim] = first dim coordinates of R^T a; a and tmp (padded_dim each) are clobbered. */
+void RotateInverseInPlace(const Quantizer *qz, float *a, float *out, float *tmp) noexcept;
+
+} /* namespace turboquant */
+
+#endif /* TURBOQUANT_SCAN_INTERNAL_H */

@@ -1,0 +1,37 @@
+-- The turboquant index access method.
+
+CREATE FUNCTION tqhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD turboquant TYPE INDEX HANDLER tqhandler;
+
+COMMENT ON ACCESS METHOD turboquant IS 'TurboQuant: 2-4 bit quantized vector index with exact re-ranking';
+
+-- Support function 1: the metric the index scores with.
+CREATE FUNCTION tqvector_l2_metric(internal) RETURNS int4
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION tqvector_cosine_metric(internal) RETURNS int4
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION tqvector_ip_metric(internal) RETURNS int4
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- L2 is the default, as in pgvector.
+CREATE OPERATOR CLASS tqvector_l2_ops
+	DEFAULT FOR TYPE tqvector USING turboquant AS
+	OPERATOR 1 <-> (tqvector, tqvector) FOR ORDER BY float_ops,
+	FUNCTION 1 tqvector_l2_metric(internal);
+
+CREATE OPERATOR CLASS tqvector_cosine_ops
+	FOR TYPE tqvector USING turboquant AS
+	OPERATOR 1 <=> (tqvector, tqvector) FOR ORDER BY float_ops,
+	FUNCTION 1 tqvector_cosine_metric(internal);
+
+CREATE OPERATOR CLASS tqvector_ip_ops
+	FOR TYPE tqvector USING turboquant AS
+	OPERATOR 1 <#> (tqvector, tqvector) FOR ORDER BY float_ops,
+	FUNCTION 1 tqvector_ip_metric(internal);
+
+-- Checks an index's pages and that every visible table row is in it once;
+-- raises an error on corruption, returns the number of index entries.
+CREATE FUNCTION tq_index_check(regclass) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL RESTRICTED;

@@ -1,0 +1,239 @@
+/*
+ * tqindex.cpp — the turboquant access method's handler: capabilities,
+ * options, GUCs, cost estimate, opclass validation and the metric support
+ * functions.
+ */
+#include "tqindex.h"
+
+extern "C" {
+#include "access/amvalidate.h"
+#include "catalog/pg_opclass.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/selfuncs.h"
+#include "utils/syscache.h"
+}
+
+int			tq_rerank = TQ_DEFAULT_RERANK;
+static int	tq_simd = (int) turboquant::SimdLevel::kAuto;
+static relopt_kind tq_relopt_kind;
+
+static const struct config_enum_entry tq_simd_options[] = {
+	{"auto", (int) turboquant::SimdLevel::kAuto, false},
+	{"scalar", (int) turboquant::SimdLevel::kScalar, false},
+	{"simde", (int) turboquant::SimdLevel::kSimde, false},
+	{"avx512", (int) turboquant::SimdLevel::kAvx512, false},
+	{NULL, 0, false}
+};
+
+/* turboquant.simd may only name a level this CPU runs. */
+static bool
+TqSimdCheck(int *newval, void **extra, GucSource source)
+{
+	turboquant::SimdLevel want = (turboquant::SimdLevel) *newval;
+
+	if (want == turboquant::SimdLevel::kAuto || want <= turboquant::BestSimdLevel())
+		return true;
+	GUC_check_errdetail("This CPU supports at most \"%s\".",
+						turboquant::SimdLevelName(turboquant::BestSimdLevel()));
+	return false;
+}
+
+static void
+TqSimdAssign(int newval, void *extra)
+{
+	turboquant::SetSimdLevel((turboquant::SimdLevel) newval);
+}
+
+/* Registers the index's options and GUCs; called from _PG_init. */
+void
+TqIndexInit(void)
+{
+	tq_relopt_kind = add_reloption_kind();
+	add_int_reloption(tq_relopt_kind, "bits", "Bits per dimension of the codes (2, 3 or 4)",
+					  TQ_DEFAULT_BITS, TQ_MIN_BITS, TQ_MAX_BITS, AccessExclusiveLock);
+	add_int_reloption(tq_relopt_kind, "seed", "Seed of the random rotation",
+					  TQ_DEFAULT_SEED, 0, PG_INT32_MAX, AccessExclusiveLock);
+
+	DefineCustomIntVariable("turboquant.rerank",
+							"Candidates re-ranked with exact distances per scan pass.",
+							"0 returns rows in approximate order without reading the table.",
+							&tq_rerank, TQ_DEFAULT_RERANK, 0, TQ_MAX_RERANK,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("turboquant.simd",
+							 "SIMD kernel level used to scan codes.",
+							 "auto picks the best level the CPU supports.",
+							 &tq_simd, (int) turboquant::SimdLevel::kAuto, tq_simd_options,
+							 PGC_USERSET, 0, TqSimdCheck, TqSimdAssign, NULL);
+	MarkGUCPrefixReserved("turboquant");
+}
+
+/* amoptions */
+static bytea *
+tqoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt tab[] = {
+		{"bits", RELOPT_TYPE_INT, offsetof(TqOptions, bits)},
+		{"seed", RELOPT_TYPE_INT, offsetof(TqOptions, seed)},
+	};
+
+	return (bytea *) build_reloptions(reloptions, validate, tq_relopt_kind,
+									  sizeof(TqOptions), tab, lengthof(tab));
+}
+
+/*
+ * amcostestimate.  A scan reads every code page once, in place and in
+ * physical order, scoring codes with table lookups: cheaper per page than a
+ * sequential scan, which deforms tuples and detoasts vectors (charged at half
+ * a sequential page).  Then it fetches `turboquant.rerank` rows from the table
+ * and computes their exact distances (the distance functions declare their
+ * cost) before the first row comes out; every further row is nearly free.
+ * Without ORDER BY the index is useless and must never be chosen.
+ */
+static void
+tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+			   Cost *indexStartupCost, Cost *indexTotalCost,
+			   Selectivity *indexSelectivity, double *indexCorrelation,
+			   double *indexPages)
+{
+	double		pages = Max(path->indexinfo->pages, 1);
+	double		tuples = Max(path->indexinfo->tuples, 1.0);
+	double		rerank = Min((double) tq_rerank, tuples);
+	Cost		distance_cost = 0;
+	Cost		startup;
+	ListCell   *lc;
+
+	*indexCorrelation = 0;
+	*indexSelectivity = 1.0;
+	*indexPages = pages;
+	if (path->indexorderbys == NIL)
+	{
+		*indexStartupCost = get_float8_infinity();
+		*indexTotalCost = get_float8_infinity();
+		return;
+	}
+	foreach(lc, path->indexorderbys)
+	{
+		QualCost	qc;
+
+		cost_qual_eval_node(&qc, (Node *) lfirst(lc), root);
+		distance_cost += qc.per_tuple;
+	}
+	startup = pages * seq_page_cost * 0.5 + tuples * cpu_operator_cost * 0.05 +
+		rerank * (seq_page_cost + cpu_tuple_cost + distance_cost);
+	*indexStartupCost = startup;
+	*indexTotalCost = startup + tuples * cpu_index_tuple_cost;
+}
+
+/* amvalidate: the opclass must have the metric procedure and one ordering operator. */
+static bool
+tqvalidate(Oid opclassoid)
+{
+	HeapTuple	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	Form_pg_opclass form;
+	Oid			opfamily;
+	Oid			intype;
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	form = (Form_pg_opclass) GETSTRUCT(tup);
+	opfamily = form->opcfamily;
+	intype = form->opcintype;
+	ReleaseSysCache(tup);
+	ok = OidIsValid(get_opfamily_proc(opfamily, intype, intype, TQ_METRIC_PROC));
+	if (!ok)
+		ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					   errmsg("turboquant operator class %u is missing support function %d",
+							  opclassoid, TQ_METRIC_PROC)));
+	return ok;
+}
+
+/* ambuildphasename */
+static char *
+tqbuildphasename(int64 phase)
+{
+	switch (phase)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return (char *) "initializing";
+		case 2:
+			return (char *) "encoding vectors";
+		case 3:
+			return (char *) "writing WAL";
+		default:
+			return NULL;
+	}
+}
+
+/* The index access method handler. */
+TQ_FUNCTION(tqhandler)
+{
+	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
+
+	amroutine->amstrategies = 0;
+	amroutine->amsupport = TQ_NPROCS;
+	amroutine->amoptsprocnum = 0;
+	amroutine->amcanorder = false;
+	amroutine->amcanorderbyop = true;
+	amroutine->amcanbackward = false;
+	amroutine->amcanunique = false;
+	amroutine->amcanmulticol = false;
+	amroutine->amoptionalkey = true;
+	amroutine->amsearcharray = false;
+	amroutine->amsearchnulls = false;
+	amroutine->amstorage = false;
+	amroutine->amclusterable = false;
+	amroutine->ampredlocks = false;
+	amroutine->amcanparallel = false;
+	amroutine->amcaninclude = false;
+	amroutine->amusemaintenanceworkmem = false;
+	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	amroutine->amkeytype = InvalidOid;
+
+	amroutine->ambuild = tqbuild;
+	amroutine->ambuildempty = tqbuildempty;
+	amroutine->aminsert = tqinsert;
+	amroutine->ambulkdelete = tqbulkdelete;
+	amroutine->amvacuumcleanup = tqvacuumcleanup;
+	amroutine->amcanreturn = NULL;
+	amroutine->amcostestimate = tqcostestimate;
+	amroutine->amoptions = tqoptions;
+	amroutine->amproperty = NULL;
+	amroutine->ambuildphasename = tqbuildphasename;
+	amroutine->amvalidate = tqvalidate;
+	amroutine->amadjustmembers = NULL;
+	amroutine->ambeginscan = tqbeginscan;
+	amroutine->amrescan = tqrescan;
+	amroutine->amgettuple = tqgettuple;
+	amroutine->amgetbitmap = NULL;
+	amroutine->amendscan = tqendscan;
+	amroutine->ammarkpos = NULL;
+	amroutine->amrestrpos = NULL;
+	amroutine->amestimateparallelscan = NULL;
+	amroutine->aminitparallelscan = NULL;
+	amroutine->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(amroutine);
+}
+
+/* Support procedure 1 of each opclass: which metric the index scores. */
+TQ_FUNCTION(tqvector_l2_metric)
+{
+	PG_RETURN_INT32((int32) turboquant::Metric::kL2);
+}
+
+TQ_FUNCTION(tqvector_cosine_metric)
+{
+	PG_RETURN_INT32((int32) turboquant::Metric::kCosine);
+}
+
+TQ_FUNCTION(tqvector_ip_metric)
+{
+	PG_RETURN_INT32((int32) turboquant::Metric::kInnerProduct);
+}

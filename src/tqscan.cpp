@@ -1,0 +1,476 @@
+/*
+ * tqscan.cpp — ORDER BY embedding <op> $1 over a turboquant index.
+ *
+ * A scan works in passes.  Each pass scores every code in the index with the
+ * query's lookup tables (the core's SIMD kernels, straight from shared
+ * buffers, one page locked at a time), keeps the best `batch` candidates that
+ * come after the previous pass's last one in (estimate, slot id) order, fetches
+ * their rows from the table under the scan's snapshot, computes the exact
+ * distance with the very function the operator uses, and returns them sorted
+ * by it.  When the executor asks for more rows than a pass gave (a WHERE
+ * clause rejected some), the next pass takes the following candidates, four
+ * times as many each time, so a selective filter costs a few passes, never a
+ * short result: the scan ends only when no unseen slot remains.
+ *
+ * Within a pass rows come in exact distance order; across passes the order is
+ * that of the estimates (the index cannot know a lower bound for unseen rows).
+ * With turboquant.rerank = 0 nothing is fetched and rows come in estimate order.
+ *
+ * Invisible rows are dropped during re-ranking (the executor would drop them
+ * anyway).  Slots whose bit was clear when a pass read the stripe's first page
+ * are ignored even if an insert fills them while the pass reads on, so
+ * half-written codes are never scored.
+ */
+#include "tqindex.h"
+#include "tqvector.h"
+
+extern "C" {
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+}
+
+#include <algorithm>
+
+using turboquant::kBlockVectors;
+using turboquant::Metric;
+
+#define TQ_APPROX_BATCH 100		/* pass size when nothing is re-ranked */
+#define TQ_BATCH_GROWTH 4
+
+typedef struct TqResult
+{
+	double		dist;
+	uint64		id;				/* slot id: ties broken by it */
+	ItemPointerData tid;
+} TqResult;
+
+typedef struct TqScanOpaqueData
+{
+	const TqIndexCache *cache;
+	Metric		metric;
+	MemoryContext scanctx;		/* lives as long as the scan */
+	MemoryContext passctx;		/* reset every pass */
+
+	/* query */
+	TqVector   *query;			/* NULL: ORDER BY against NULL */
+	uint8	   *lut;
+	float	   *scratch;
+
+	/* pass state */
+	bool		started;
+	bool		exhausted;
+	uint32		n_stripes;		/* stripes when the scan started */
+	uint32		batch;
+	bool		have_bound;
+	float		bound_est;
+	uint64		bound_id;
+	TqResult   *results;
+	int			nresults;
+	int			next;
+
+	/* fetching rows for re-ranking */
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	IndexInfo  *indexInfo;
+	EState	   *estate;
+
+	/* one stripe's headers, copied under the first page's lock */
+	uint32	   *used;
+	float	   *norms;
+	float	   *factors;
+	uint32	   *acc;
+	float	   *est;
+} TqScanOpaqueData;
+typedef TqScanOpaqueData *TqScanOpaque;
+
+/* ambeginscan */
+IndexScanDesc
+tqbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	TqScanOpaque so = (TqScanOpaque) palloc0(sizeof(TqScanOpaqueData));
+
+	so->metric = TqIndexMetric(index);
+	so->scanctx = AllocSetContextCreate(CurrentMemoryContext, "turboquant scan",
+										ALLOCSET_DEFAULT_SIZES);
+	so->passctx = AllocSetContextCreate(so->scanctx, "turboquant scan pass",
+										ALLOCSET_DEFAULT_SIZES);
+	/* the AM owns the arrays for ORDER BY values */
+	scan->xs_orderbyvals = (Datum *) palloc0(sizeof(Datum) * Max(norderbys, 1));
+	scan->xs_orderbynulls = (bool *) palloc(sizeof(bool) * Max(norderbys, 1));
+	scan->opaque = so;
+	return scan;
+}
+
+/* amrescan: remembers the query; the work starts at the first gettuple. */
+void
+tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	TqScanOpaque so = (TqScanOpaque) scan->opaque;
+	MemoryContext old;
+
+	if (norderbys > 0)
+		memmove(scan->orderByData, orderbys, norderbys * sizeof(ScanKeyData));
+	so->started = false;
+	so->exhausted = false;
+	so->have_bound = false;
+	so->nresults = so->next = 0;
+	MemoryContextReset(so->passctx);
+	if (so->query)
+	{
+		pfree(so->query);
+		so->query = NULL;
+	}
+	if (scan->numberOfOrderBys == 0 || (scan->orderByData[0].sk_flags & SK_ISNULL))
+		return;
+	old = MemoryContextSwitchTo(so->scanctx);
+	so->query = (TqVector *) PG_DETOAST_DATUM_COPY(scan->orderByData[0].sk_argument);
+	MemoryContextSwitchTo(old);
+}
+
+/* Allocates the per-scan buffers sized by the index's quantizer. */
+static void
+TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
+{
+	MemoryContext old = MemoryContextSwitchTo(so->scanctx);
+	uint32		slots = cache->geo.groups * kBlockVectors;
+
+	if (so->cache == cache)
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	so->cache = cache;
+	so->lut = (uint8 *) TqPallocAligned(turboquant::QueryLutSize(cache->qz), 64);
+	so->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
+	so->used = (uint32 *) palloc(sizeof(uint32) * cache->geo.groups);
+	so->norms = (float *) palloc(sizeof(float) * slots);
+	so->factors = (float *) palloc(sizeof(float) * slots);
+	so->acc = (uint32 *) TqPallocAligned(sizeof(uint32) * slots, 64);
+	so->est = (float *) palloc(sizeof(float) * slots);
+	MemoryContextSwitchTo(old);
+}
+
+/* Reads one stripe page under a share lock and adds its chunks into acc. */
+static void
+TqScanStripePage(IndexScanDesc scan, TqScanOpaque so, uint32 stripe, uint32 pageno)
+{
+	const TqStripeGeometry *geo = &so->cache->geo;
+	Relation	index = scan->indexRelation;
+	Buffer		buf = ReadBuffer(index, TqStripeBlock(geo, stripe, pageno));
+	Page		page;
+	uint32		first = TqPageFirstChunk(geo, pageno);
+	uint32		n = TqPageChunkCount(geo, pageno);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	TqCheckPage(page, index, BufferGetBlockNumber(buf),
+				pageno == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
+	if (pageno == 0)
+	{
+		for (uint32 g = 0; g < geo->groups; g++)
+		{
+			const TqGroupHeader *gh = TqPageGroupHeader(page, g);
+
+			so->used[g] = gh->used_mask;
+			if (gh->used_mask == 0)
+				continue;
+			memcpy(so->norms + g * kBlockVectors, gh->norms, sizeof(gh->norms));
+			memcpy(so->factors + g * kBlockVectors, gh->factors, sizeof(gh->factors));
+		}
+		memset(so->acc, 0, sizeof(uint32) * geo->groups * kBlockVectors);
+	}
+	if (n > 0)
+	{
+		for (uint32 g = 0; g < geo->groups; g++)
+		{
+			if (so->used[g] == 0)
+				continue;
+			turboquant::ScanChunks(so->lut, TqPageGroupChunks(page, geo, pageno, g), first, n,
+								   so->acc + g * kBlockVectors);
+		}
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+/* Is (est, id) after the previous pass's last candidate? */
+static inline bool
+TqAfterBound(TqScanOpaque so, float est, uint64 id)
+{
+	return !so->have_bound || est > so->bound_est ||
+		(est == so->bound_est && id > so->bound_id);
+}
+
+/*
+ * Scores every slot and keeps the best `so->batch` after the bound, sorted by
+ * estimate.  Returns the number kept.
+ */
+static uint32
+TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
+{
+	const TqStripeGeometry *geo = &so->cache->geo;
+	float	   *dist = (float *) palloc(sizeof(float) * so->batch);
+	uint64	   *ids = (uint64 *) palloc(sizeof(uint64) * so->batch);
+
+	turboquant::TopKInit(topk, dist, ids, so->batch);
+	for (uint32 stripe = 0; stripe < so->n_stripes; stripe++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (uint32 p = 0; p < geo->pages; p++)
+			TqScanStripePage(scan, so, stripe, p);
+		for (uint32 g = 0; g < geo->groups; g++)
+		{
+			uint32		mask = so->used[g];
+			uint64		base = ((uint64) stripe * geo->groups + g) * kBlockVectors;
+
+			if (mask == 0)
+				continue;
+			if (so->query)
+				turboquant::EstimateDistances(so->lut, so->acc + g * kBlockVectors,
+											  so->norms + g * kBlockVectors,
+											  so->factors + g * kBlockVectors,
+											  so->est + g * kBlockVectors);
+			else
+				memset(so->est + g * kBlockVectors, 0, sizeof(float) * kBlockVectors);
+			while (mask)
+			{
+				uint32		s = __builtin_ctz(mask);
+				float		e = so->est[g * kBlockVectors + s];
+
+				mask &= mask - 1;
+				if (TqAfterBound(so, e, base + s) && turboquant::TopKAccepts(topk, e))
+					turboquant::TopKPush(topk, e, base + s);
+			}
+		}
+	}
+	turboquant::TopKSort(topk);
+	return topk->size;
+}
+
+/* Sort order of results: distance (NaN last), then slot id. */
+static bool
+TqResultLess(const TqResult &a, const TqResult &b)
+{
+	int			c = float8_cmp_internal(a.dist, b.dist);
+
+	return c < 0 || (c == 0 && a.id < b.id);
+}
+
+/* The exact distance between the query and a fetched row's vector. */
+static bool
+TqExactDistance(TqScanOpaque so, Relation heap, ItemPointer tid, Snapshot snapshot,
+				double *dist)
+{
+	bool		call_again = false;
+	bool		all_dead = false;
+	ItemPointerData fetch_tid = *tid;
+	Datum		value;
+	bool		isnull;
+	TqVector   *vec;
+
+	if (!table_index_fetch_tuple(so->fetch, &fetch_tid, snapshot, so->slot, &call_again,
+								 &all_dead))
+		return false;
+	if (so->indexInfo->ii_IndexAttrNumbers[0] != 0)
+		value = slot_getattr(so->slot, so->indexInfo->ii_IndexAttrNumbers[0], &isnull);
+	else
+	{
+		ExprContext *econtext = GetPerTupleExprContext(so->estate);
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnulls[INDEX_MAX_KEYS];
+
+		ResetExprContext(econtext);
+		econtext->ecxt_scantuple = so->slot;
+		FormIndexDatum(so->indexInfo, so->slot, so->estate, values, isnulls);
+		value = values[0];
+		isnull = isnulls[0];
+	}
+	if (isnull)
+		return false;
+	vec = DatumGetTqVector(value);
+	TqCheckVectorDims(so->cache->dims, vec->dim);
+	switch (so->metric)
+	{
+		case Metric::kL2:
+			*dist = TqL2Distance(so->query->x, vec->x, vec->dim);
+			break;
+		case Metric::kCosine:
+			*dist = TqCosineDistance(so->query->x, vec->x, vec->dim);
+			break;
+		case Metric::kInnerProduct:
+			*dist = TqNegativeInnerProduct(so->query->x, vec->x, vec->dim);
+			break;
+	}
+	if ((Pointer) vec != DatumGetPointer(value))
+		pfree(vec);
+	return true;
+}
+
+/* Sets up the row fetcher used by re-ranking, once per scan. */
+static void
+TqScanInitFetch(IndexScanDesc scan, TqScanOpaque so)
+{
+	MemoryContext old;
+
+	if (so->fetch != NULL)
+		return;
+	old = MemoryContextSwitchTo(so->scanctx);
+	so->fetch = table_index_fetch_begin(scan->heapRelation);
+	so->slot = table_slot_create(scan->heapRelation, NULL);
+	so->indexInfo = BuildIndexInfo(scan->indexRelation);
+	so->estate = CreateExecutorState();
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Runs one pass: candidates, re-ranked rows in so->results.  Returns false when
+ * no unseen slot is left.
+ */
+static bool
+TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
+{
+	turboquant::TopK topk;
+	uint32		n;
+	MemoryContext old;
+	bool		rerank = so->query != NULL && tq_rerank > 0;
+	const TqStripeGeometry *geo = &so->cache->geo;
+
+	MemoryContextReset(so->passctx);
+	old = MemoryContextSwitchTo(so->passctx);
+	n = TqScanPass(scan, so, &topk);
+	so->nresults = so->next = 0;
+	if (n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		return false;
+	}
+	so->have_bound = true;
+	so->bound_est = topk.dist[n - 1];
+	so->bound_id = topk.id[n - 1];
+	so->results = (TqResult *) palloc(sizeof(TqResult) * n);
+
+	if (rerank)
+		TqScanInitFetch(scan, so);
+	for (uint32 i = 0; i < n; i++)
+	{
+		uint64		id = topk.id[i];
+		uint32		stripe = id / (geo->groups * kBlockVectors);
+		uint32		within = id % (geo->groups * kBlockVectors);
+		TqResult   *r = &so->results[so->nresults];
+		Buffer		buf;
+		TqGroupHeader *gh;
+		bool		live;
+
+		/*
+		 * The slot's tid, read again under lock (only the few candidates need
+		 * it; a slot reused meanwhile is harmless: the distance is exact).
+		 */
+		buf = ReadBuffer(scan->indexRelation, TqStripeBlock(geo, stripe, 0));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		gh = TqPageGroupHeader(BufferGetPage(buf), within / kBlockVectors);
+		live = (gh->used_mask >> (within % kBlockVectors)) & 1;
+		r->tid = gh->tids[within % kBlockVectors];
+		UnlockReleaseBuffer(buf);
+		if (!live)
+			continue;
+		r->id = id;
+		if (rerank)
+		{
+			if (!TqExactDistance(so, scan->heapRelation, &r->tid, scan->xs_snapshot, &r->dist))
+				continue;
+		}
+		else if (so->query == NULL)
+			r->dist = 0.0;
+		else if (so->metric == Metric::kL2)
+			r->dist = sqrt(Max(topk.dist[i], 0.0f));
+		else
+			r->dist = topk.dist[i];
+		so->nresults++;
+		if ((i & 63) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	if (rerank)
+		std::sort(so->results, so->results + so->nresults, TqResultLess);
+	MemoryContextSwitchTo(old);
+	so->batch = (uint32) Min((uint64) so->batch * TQ_BATCH_GROWTH,
+							 (uint64) so->n_stripes * geo->groups * kBlockVectors);
+	return true;
+}
+
+/* amgettuple */
+bool
+tqgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	TqScanOpaque so = (TqScanOpaque) scan->opaque;
+
+	if (!so->started)
+	{
+		TqMetaPageData meta = TqReadMeta(scan->indexRelation);
+
+		so->started = true;
+		pgstat_count_index_scan(scan->indexRelation);
+		if (meta.dims == 0 || meta.n_stripes == 0)
+		{
+			so->exhausted = true;
+			return false;
+		}
+		TqScanAlloc(so, TqGetCache(scan->indexRelation, &meta));
+		if (so->query)
+		{
+			TqCheckVectorDims(meta.dims, so->query->dim);
+			turboquant::PrepareQuery(so->cache->qz, so->metric, so->query->x, so->lut,
+									 so->scratch);
+		}
+		/* later passes see the stripes that existed when the scan started */
+		so->n_stripes = meta.n_stripes;
+		so->batch = so->query && tq_rerank > 0 ? tq_rerank : TQ_APPROX_BATCH;
+		so->batch = Min(so->batch, so->n_stripes * so->cache->geo.groups * kBlockVectors);
+	}
+	while (so->next >= so->nresults)
+	{
+		if (so->exhausted)
+			return false;
+		if (!TqNextBatch(scan, so))
+		{
+			so->exhausted = true;
+			return false;
+		}
+	}
+	{
+		TqResult   *r = &so->results[so->next++];
+
+		scan->xs_heaptid = r->tid;
+		scan->xs_recheck = false;
+		scan->xs_recheckorderby = false;
+		if (scan->numberOfOrderBys > 0)
+		{
+			scan->xs_orderbyvals[0] = Float8GetDatum(r->dist);
+			scan->xs_orderbynulls[0] = so->query == NULL;
+		}
+	}
+	return true;
+}
+
+/* amendscan */
+void
+tqendscan(IndexScanDesc scan)
+{
+	TqScanOpaque so = (TqScanOpaque) scan->opaque;
+
+	if (so->fetch)
+		table_index_fetch_end(so->fetch);
+	if (so->slot)
+		ExecDropSingleTupleTableSlot(so->slot);
+	if (so->estate)
+		FreeExecutorState(so->estate);
+	MemoryContextDelete(so->scanctx);
+	pfree(so);
+	scan->opaque = NULL;
+}

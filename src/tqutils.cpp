@@ -1,0 +1,344 @@
+/*
+ * tqutils.cpp — page layout arithmetic, metapage access and the per-backend
+ * index cache shared by build, insert, scan and vacuum.
+ *
+ * The stripe geometry (see tqindex.h) is a pure function of the code layout
+ * and G; G is chosen once at build and stored in the metapage, so a change of
+ * the chooser never changes where an existing index keeps its codes.
+ */
+#include "tqindex.h"
+
+extern "C" {
+#include "access/relation.h"
+#include "storage/bufpage.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+}
+
+using turboquant::Layout;
+using turboquant::Metric;
+
+/* Offset of the first code chunk on page `page` of a stripe. */
+uint32
+TqPageDataStart(const TqStripeGeometry *geo, uint32 page)
+{
+	uint32		start = MAXALIGN(SizeOfPageHeaderData);
+
+	if (page == 0)
+		start += geo->groups * TQ_GROUP_HEADER_SIZE;
+	return TYPEALIGN(TQ_CHUNK_ALIGN, start);
+}
+
+/* Fills geo for G = groups; geo->pages = 0 when G groups cannot fit. */
+void
+TqGeometryCompute(const Layout *layout, uint32 groups, TqStripeGeometry *geo)
+{
+	uint32		slice;
+	uint32		first_cap;
+	uint32		cap;
+
+	memset(geo, 0, sizeof(*geo));
+	geo->groups = groups;
+	geo->chunk_bytes = layout->chunk_bytes;
+	geo->n_chunks = layout->n_chunks;
+	slice = groups * layout->chunk_bytes;
+	cap = TQ_PAGE_DATA_END - TqPageDataStart(geo, 1);
+	if (TqPageDataStart(geo, 0) > TQ_PAGE_DATA_END || cap / slice == 0)
+		return;
+	first_cap = TQ_PAGE_DATA_END - TqPageDataStart(geo, 0);
+	geo->chunks_first = Min(first_cap / slice, layout->n_chunks);
+	geo->chunks_per_page = cap / slice;
+	geo->pages = 1 + (layout->n_chunks - geo->chunks_first + geo->chunks_per_page - 1) /
+		geo->chunks_per_page;
+}
+
+/*
+ * Picks G to store the most vectors per page; among equals, the smallest G
+ * (fewer pages touched per insert, less space held by a small table).
+ */
+void
+TqGeometryChoose(const Layout *layout, TqStripeGeometry *geo)
+{
+	TqStripeGeometry best;
+	TqStripeGeometry cur;
+	uint32		max_pages;
+
+	TqGeometryCompute(layout, 1, &best);
+	if (best.pages == 0)
+		elog(ERROR, "turboquant: a code chunk of %u bytes does not fit a page",
+			 layout->chunk_bytes);
+	max_pages = Max(best.pages, (uint32) TQ_MAX_PAGES_PER_STRIPE_SOFT);
+	for (uint32 g = 2; g <= TQ_MAX_GROUPS_PER_STRIPE; g++)
+	{
+		TqGeometryCompute(layout, g, &cur);
+		if (cur.pages == 0 || cur.pages > max_pages)
+			continue;
+		/* vectors per page: g / pages > best.groups / best.pages, in integers */
+		if ((uint64) g * best.pages > (uint64) best.groups * cur.pages)
+			best = cur;
+	}
+	*geo = best;
+}
+
+/* First chunk (of each group) stored on stripe page `page`. */
+uint32
+TqPageFirstChunk(const TqStripeGeometry *geo, uint32 page)
+{
+	if (page == 0)
+		return 0;
+	return geo->chunks_first + (page - 1) * geo->chunks_per_page;
+}
+
+/* Number of chunks (of each group) stored on stripe page `page`. */
+uint32
+TqPageChunkCount(const TqStripeGeometry *geo, uint32 page)
+{
+	uint32		first = TqPageFirstChunk(geo, page);
+	uint32		n = page == 0 ? geo->chunks_first : geo->chunks_per_page;
+
+	if (first >= geo->n_chunks)
+		return 0;
+	return Min(n, geo->n_chunks - first);
+}
+
+/* Group `group`'s chunk slice on stripe page `pageno`. */
+uint8 *
+TqPageGroupChunks(Page page, const TqStripeGeometry *geo, uint32 pageno, uint32 group)
+{
+	return (uint8 *) page + TqPageDataStart(geo, pageno) +
+		(size_t) group * TqPageChunkCount(geo, pageno) * geo->chunk_bytes;
+}
+
+/* Group `group`'s header on a stripe's first page. */
+TqGroupHeader *
+TqPageGroupHeader(Page page, uint32 group)
+{
+	return (TqGroupHeader *) (PageGetContents(page) + (size_t) group * TQ_GROUP_HEADER_SIZE);
+}
+
+/* Initialises page `pageno` of stripe `stripe`: empty groups, zero codes. */
+void
+TqInitDataPage(Page page, const TqStripeGeometry *geo, uint32 stripe, uint32 pageno)
+{
+	TqPageOpaque opaque;
+	uint32		end;
+
+	PageInit(page, BLCKSZ, sizeof(TqPageOpaqueData));
+	opaque = TqPageGetOpaque(page);
+	opaque->stripe = stripe;
+	opaque->flags = pageno == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT;
+	opaque->page_id = TQ_PAGE_ID;
+	if (pageno == 0)
+	{
+		for (uint32 g = 0; g < geo->groups; g++)
+		{
+			TqGroupHeader *gh = TqPageGroupHeader(page, g);
+
+			gh->used_mask = 0;
+			for (uint32 s = 0; s < turboquant::kBlockVectors; s++)
+				ItemPointerSetInvalid(&gh->tids[s]);
+		}
+	}
+	/* pd_lower covers all data, so generic WAL sees every change */
+	end = TqPageDataStart(geo, pageno) +
+		geo->groups * TqPageChunkCount(geo, pageno) * geo->chunk_bytes;
+	Assert(end <= TQ_PAGE_DATA_END);
+	((PageHeader) page)->pd_lower = end;
+}
+
+/* Initialises the metapage with the given contents. */
+void
+TqInitMetaPage(Page page, const TqMetaPageData *contents)
+{
+	TqPageOpaque opaque;
+	TqMetaPage	meta;
+
+	PageInit(page, BLCKSZ, sizeof(TqPageOpaqueData));
+	opaque = TqPageGetOpaque(page);
+	opaque->flags = TQ_PAGE_META;
+	opaque->page_id = TQ_PAGE_ID;
+	meta = TqPageGetMeta(page);
+	*meta = *contents;
+	((PageHeader) page)->pd_lower = (char *) meta + sizeof(TqMetaPageData) - (char *) page;
+}
+
+/*
+ * Metapage contents for an index of `dims` dimensions (0 = not known yet):
+ * the stripe geometry is chosen here, once, for the index's lifetime.
+ */
+TqMetaPageData
+TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
+{
+	TqMetaPageData meta;
+
+	memset(&meta, 0, sizeof(meta));
+	meta.magic = TQ_MAGIC_NUMBER;
+	meta.version = TQ_PAGE_VERSION;
+	meta.bits = bits;
+	meta.metric = (uint16) metric;
+	meta.seed = seed;
+	if (dims > 0)
+	{
+		size_t		qsize = turboquant::QuantizerSize(dims, bits);
+		void	   *tmp;
+		TqStripeGeometry geo;
+
+		if (qsize == 0)
+			elog(ERROR, "turboquant: unsupported dims %u bits %d", dims, bits);
+		/* the code layout decides G; a throwaway quantizer gives it */
+		tmp = TqPallocAligned(qsize, 64);
+		if (!turboquant::QuantizerInit(tmp, dims, bits, seed))
+			elog(ERROR, "turboquant: could not build quantizer");
+		const Layout &layout = turboquant::QuantizerLayout((turboquant::Quantizer *) tmp);
+		TqGeometryChoose(&layout, &geo);
+		meta.dims = dims;
+		meta.padded_dim = layout.padded_dim;
+		meta.groups_per_stripe = geo.groups;
+		meta.pages_per_stripe = geo.pages;
+
+	}
+	return meta;
+}
+
+/* Errors unless the page is an initialised turboquant page of the given kind. */
+void
+TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags)
+{
+	TqPageOpaque opaque;
+
+	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(TqPageOpaqueData)))
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" contains unexpected page at block %u",
+							   RelationGetRelationName(index), blkno)));
+	opaque = TqPageGetOpaque(page);
+	if (opaque->page_id != TQ_PAGE_ID || (opaque->flags & expect_flags) == 0)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has a page of the wrong kind at block %u",
+							   RelationGetRelationName(index), blkno)));
+}
+
+/* Copies the metapage contents out, checking the magic number. */
+TqMetaPageData
+TqReadMeta(Relation index)
+{
+	Buffer		buf = ReadBuffer(index, TQ_METAPAGE_BLKNO);
+	Page		page;
+	TqMetaPageData meta;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	TqCheckPage(page, index, TQ_METAPAGE_BLKNO, TQ_PAGE_META);
+	meta = *TqPageGetMeta(page);
+	UnlockReleaseBuffer(buf);
+	if (meta.magic != TQ_MAGIC_NUMBER)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" is not a turboquant index",
+							   RelationGetRelationName(index))));
+	if (meta.version != TQ_PAGE_VERSION)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has unsupported version %u",
+							   RelationGetRelationName(index), meta.version),
+						errhint("REINDEX the index.")));
+	return meta;
+}
+
+/*
+ * Returns the backend's cache for this index (quantizer, geometry), building
+ * it on first use.  Only valid once the metapage knows the dimension.
+ */
+const TqIndexCache *
+TqGetCache(Relation index, const TqMetaPageData *meta)
+{
+	TqIndexCache *cache = (TqIndexCache *) index->rd_amcache;
+	size_t		head = sizeof(TqIndexCache);
+	size_t		qsize;
+	char	   *mem;
+
+	Assert(meta->dims > 0);
+	if (cache != NULL && cache->dims == meta->dims && cache->bits == meta->bits &&
+		cache->seed == meta->seed)
+		return cache;
+	if (cache != NULL)
+	{
+		pfree(cache);
+		index->rd_amcache = NULL;
+	}
+	qsize = turboquant::QuantizerSize(meta->dims, meta->bits);
+	if (qsize == 0)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has unsupported dims %u or bits %u",
+							   RelationGetRelationName(index), meta->dims, meta->bits)));
+	/* one chunk, as rd_amcache must be; the quantizer 64-byte aligned inside */
+	mem = (char *) MemoryContextAlloc(index->rd_indexcxt, head + qsize + 63);
+	cache = (TqIndexCache *) mem;
+	cache->qz = (turboquant::Quantizer *) TYPEALIGN(64, mem + head);
+	if (!turboquant::QuantizerInit(cache->qz, meta->dims, meta->bits, meta->seed))
+	{
+		pfree(mem);
+		elog(ERROR, "turboquant: could not build quantizer for dims %u bits %u",
+			 meta->dims, meta->bits);
+	}
+	cache->dims = meta->dims;
+	cache->bits = meta->bits;
+	cache->metric = (Metric) meta->metric;
+	cache->seed = meta->seed;
+	TqGeometryCompute(&turboquant::QuantizerLayout(cache->qz), meta->groups_per_stripe,
+					  &cache->geo);
+	if (cache->geo.pages != meta->pages_per_stripe)
+	{
+		pfree(mem);
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has inconsistent stripe geometry",
+							   RelationGetRelationName(index))));
+	}
+	index->rd_amcache = cache;
+	return cache;
+}
+
+/* The opclass's metric, from its support procedure. */
+Metric
+TqIndexMetric(Relation index)
+{
+	FmgrInfo   *proc = index_getprocinfo(index, 1, TQ_METRIC_PROC);
+	int32		m = DatumGetInt32(FunctionCall1(proc, (Datum) 0));
+
+	if (m < 0 || m > (int32) Metric::kInnerProduct)
+		elog(ERROR, "turboquant: invalid metric %d", m);
+	return (Metric) m;
+}
+
+/* WITH (bits = ...) or the default. */
+int
+TqIndexBits(Relation index)
+{
+	TqOptions  *opts = (TqOptions *) index->rd_options;
+
+	return opts ? opts->bits : TQ_DEFAULT_BITS;
+}
+
+/* WITH (seed = ...) or the default. */
+uint64
+TqIndexSeed(Relation index)
+{
+	TqOptions  *opts = (TqOptions *) index->rd_options;
+
+	return opts ? (uint64) opts->seed : TQ_DEFAULT_SEED;
+}
+
+/* The column's declared dimension, 0 when it has none. */
+uint32
+TqIndexTypmodDims(Relation index)
+{
+	int32		typmod = TupleDescAttr(index->rd_att, 0)->atttypmod;
+
+	return typmod > 0 ? (uint32) typmod : 0;
+}
+
+/* Errors when a vector's dimension differs from the index's. */
+void
+TqCheckVectorDims(uint32 expect, int got)
+{
+	if ((int) expect != got)
+		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+						errmsg("expected %u dimensions, not %d", expect, got)));
+}
