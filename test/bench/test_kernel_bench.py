@@ -1,0 +1,65 @@
+"""The kernel benchmark (core shim vs FAISS fast scan) at a tiny size; never asserts timings."""
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import IN_CI, ROOT
+
+
+@pytest.fixture(scope="module")
+def libtqcore():
+    if shutil.which("make") is None or shutil.which("g++") is None:
+        if IN_CI:
+            pytest.fail("CI=true and no C++ toolchain to build bench/libtqcore.so")
+        pytest.skip("no C++ toolchain to build bench/libtqcore.so")
+    r = subprocess.run(["make", "-s", "-C", str(ROOT / "bench"), "libtqcore.so"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return ROOT / "bench" / "libtqcore.so"
+
+
+def test_kernel_bench_tiny(libtqcore, tmp_path):
+    import kernel_bench
+
+    path = kernel_bench.main(["--datasets", "synthetic-64", "--n", "3000", "--nq", "30", "--single-queries", "5",
+                              "--repeat", "1", "--threads", "1,2", "--cache-dir", "", "--lib", str(libtqcore),
+                              "--out-dir", str(tmp_path)])
+    doc = json.loads(path.read_text())
+    assert doc["simd"] in ("scalar", "simde", "avx512")
+    assert [r["bits"] for r in doc["rows"]] == [2, 4]
+    for row in doc["rows"]:
+        for eng in ("turboquant", "faiss"):
+            r = row[eng]
+            assert set(r["r1_at_k"]) == {"1", "2", "4", "8", "16", "32", "64"}
+            assert all(0.0 <= v <= 1.0 for v in r["r1_at_k"].values())
+            assert 0 <= r["wrong_lists"] <= 30
+            assert [t["threads"] for t in r["throughput"]] == [1, 2]
+        # Equal code bytes per vector: d/4 at 2 bits, d/2 at 4 bits.
+        assert row["turboquant"]["code_bytes_per_vector"] == row["faiss"]["code_bytes_per_vector"] == 64 * row["bits"] / 8
+        # Quantized order alone puts the true nearest neighbour in the top 64 of 3000 almost always.
+        assert row["turboquant"]["r1_at_k"]["64"] >= 0.9
+
+
+def test_shim_matches_numpy_order(libtqcore):
+    """At 4 bits the shim's estimated order agrees with the exact order for most top-1s."""
+    import numpy as np
+
+    import kernel_bench
+    from tqbench import groundtruth
+
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((1000, 40)).astype(np.float32)   # 40: not a multiple of any chunk size
+    q = rng.standard_normal((20, 40)).astype(np.float32)
+    core = kernel_bench.TqCore(libtqcore)
+    h = core.build(base, 4, 42)
+    try:
+        for metric in ("cosine", "l2", "ip"):
+            ids = core.search(h, q, metric, 10, 1)
+            gt = groundtruth.brute_force(base, q, 10, metric)
+            assert ids.shape == (20, 10) and (ids >= 0).all() and (ids < 1000).all()
+            assert np.mean([gt[i, 0] in ids[i] for i in range(20)]) >= 0.9, metric
+            # Threads split queries without changing answers.
+            np.testing.assert_array_equal(core.search(h, q, metric, 10, 2), ids)
+    finally:
+        core.free(h)
