@@ -131,11 +131,65 @@ def markdown(doc):
     return "\n".join(out)
 
 
+def performance_section(doc, json_path, kernel=None, kernel_path=None, image_prefix=""):
+    """The README's "Performance" section, generated from one run (and a kernel run)."""
+    stem = Path(json_path).with_suffix("").name
+    d = doc["dataset"]
+    ext = ", ".join(f"{k} {v}" for k, v in doc.get("extensions", {}).items() if v)
+    out = ["## Performance", "",
+           f"> Generated from a real run by `bench/report.py` — not hand-edited. Machine: {doc['hardware']}; "
+           f"{doc['postgres']['version'].split(' on ')[0]}; {ext}. The machine was shared with other work "
+           "while this ran, so treat QPS and latency as indicative; recall figures are exact.", "",
+           "Reproduce:", "", "```sh", doc["command"], "```", "",
+           f"Data: {d['name']} — {d['n']:,} x {d['dim']} vectors, {d['nq']:,} queries, {d['metric']} distance. "
+           "One query at a time per client (`ORDER BY v <=> $1 LIMIT k`, prepared, binary parameter); "
+           "recall@10 against exact ground truth; QPS and latency as seen by the client.", "",
+           f"![recall@10 vs QPS]({image_prefix}{stem}-recall-qps.png)", "",
+           f"![build time and index size]({image_prefix}{stem}-build.png)", ""]
+    if doc["indexes"]:
+        out += ["| index | build s | index MiB | table MiB |", "|---|---:|---:|---:|"]
+        for i in doc["indexes"]:
+            out.append(f"| {i['index']} | {i['build_s']:.1f} | {i['index_bytes'] / 2**20:.1f} | "
+                       f"{i['table_bytes'] / 2**20:.1f} |")
+        out.append("")
+    out += ["| engine | index | setting | recall@10 | R@1@1 | QPS (1 client) | QPS (2 clients) | p50 ms | p99 ms |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    two = {(r["index"], json.dumps(r["settings"], sort_keys=True)): r for r in doc["results"]
+           if r["k"] == 10 and r["clients"] == 2}
+    for r in doc["results"]:
+        if r["k"] != 10 or r["clients"] != 1:
+            continue
+        setting = ", ".join(f"{n.split('.')[-1]}={v}" for n, v in r["settings"].items()) or "-"
+        r2 = two.get((r["index"], json.dumps(r["settings"], sort_keys=True)))
+        out.append(f"| {r['engine']} | {r['index']} | {setting} | {r['recall']:.4f} | {r['r1_at_k']['1']:.3f} | "
+                   f"{r['qps']:.0f} | {r2['qps']:.0f} |" if r2 else
+                   f"| {r['engine']} | {r['index']} | {setting} | {r['recall']:.4f} | {r['r1_at_k']['1']:.3f} | "
+                   f"{r['qps']:.0f} | - |")
+        out[-1] += f" {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
+    out += ["", f"R@1@k curves: ![R@1@k]({image_prefix}{stem}-r1.png)", "",
+            f"All measurements (k = 100 too) are in `bench/results/{Path(json_path).name}`.", ""]
+    if kernel is not None:
+        from_kb = __import__("kernel_bench")
+        out += ["### Scan kernel vs FAISS fast scan", "",
+                "The core library alone (no PostgreSQL), flat scan of every code, no re-ranking, against FAISS "
+                "`IndexPQFastScan` at the same code bytes per vector (M = d/2 for 2 bits, M = d for 4 bits):", "",
+                "```sh", kernel["command"], "```", "", from_kb.markdown(kernel), "",
+                f"Full results: `bench/results/{Path(kernel_path).name}`.", ""]
+    return "\n".join(out)
+
+
 def main(argv=None):
-    """python3 -m tqbench.report RESULT.json [--charts]: prints Markdown, optionally redraws charts."""
+    """report.py RESULT.json [--charts] [--performance [KERNEL.json]]: Markdown to stdout."""
     argv = sys.argv[1:] if argv is None else argv
     doc = json.loads(Path(argv[0]).read_text())
-    print(markdown(doc))
+    if "--performance" in argv:
+        i = argv.index("--performance")
+        kpath = argv[i + 1] if len(argv) > i + 1 and not argv[i + 1].startswith("--") else None
+        kernel = json.loads(Path(kpath).read_text()) if kpath else None
+        prefix = "../bench/results/" if "--from-docs" in argv else "bench/results/"
+        print(performance_section(doc, argv[0], kernel, kpath, prefix))
+    else:
+        print(markdown(doc))
     if "--charts" in argv:
         for p in charts(doc, Path(argv[0]).with_suffix("")):
             print(p, file=sys.stderr)

@@ -103,7 +103,7 @@ def build_parser():
     t = p.add_argument_group("turboquant")
     t.add_argument("--tq-bits", default="2,3,4", help="one index per value")
     t.add_argument("--tq-options", default="", help="extra index options, e.g. 'seed=7' (appended to WITH)")
-    t.add_argument("--tq-rerank", default="0,10,40,100,200,400", help="turboquant.rerank sweep")
+    t.add_argument("--tq-rerank", default="0,20,50,100,200", help="turboquant.rerank sweep")
 
     v = p.add_argument_group("pgvector")
     v.add_argument("--hnsw-m", type=int, default=16)

@@ -96,3 +96,13 @@ def test_markdown_report(run_doc):
     doc, *_ = run_doc
     md = report.markdown(doc)
     assert "| engine |" in md and "exact" in md
+
+
+def test_performance_section(run_doc):
+    from tqbench import report
+
+    doc, out, *_ = run_doc
+    path = next(out.glob("*.json"))
+    md = report.performance_section(doc, path)
+    assert md.startswith("## Performance") and "Generated from a real run" in md
+    assert doc["command"] in md and "-recall-qps.png" in md

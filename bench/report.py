@@ -1,0 +1,16 @@
+#!/usr/bin/env python3
+"""Markdown from result files.
+
+  python3 bench/report.py bench/results/X.json                      tables of one run
+  python3 bench/report.py bench/results/X.json --charts             and redraw its charts
+  python3 bench/report.py X.json --performance [kernel-Y.json]      the README "Performance" section
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tqbench.report import main  # noqa: E402
+
+if __name__ == "__main__":
+    main()
