@@ -153,10 +153,10 @@ class SyntheticSpec:
     n: int = 100_000
     dim: int = 512
     nq: int = 1000
-    clusters: int = 256
+    clusters: int = 512
     decay: float = 1.0      # per-axis std of coordinate j is (1 + j)^-(decay/2): PCA-like ordering
-    spread: float = 0.5     # within-cluster std relative to the between-cluster std
-    offset: float = 1.0     # norm of a common mean vector, relative to the typical centre norm
+    spread: float = 1.0     # within-cluster std relative to the between-cluster std
+    offset: float = 1.3     # norm of a common mean vector, relative to the typical centre norm
     seed: int = 42
 
 
@@ -166,7 +166,10 @@ def synthetic(spec: SyntheticSpec):
     Real embeddings are anisotropic (a large common mean component; variance concentrated in
     few directions, often ordered by axis after PCA or in Matryoshka models) and clustered.
     This mimics both: cluster centres and within-cluster noise share a power-law spectrum over
-    the axes, and every vector gets the same mean offset.  Deterministic for a given spec on
+    the axes, and every vector gets the same mean offset.  The defaults were set once so that a
+    20K x 512 draw resembles npm-use512 (real sentence embeddings) on four statistics: norm of
+    the mean unit vector 0.68 (real 0.69), mean top-1 cosine 0.82 (0.80), top-100 cosine 0.67
+    (0.69), IVF recall@10 with one probe of sqrt(N) lists 0.45 (0.44).  Deterministic for a given spec on
     every platform (numpy PCG64); rows are drawn in fixed chunks of 65,536 so 1M x 1536 needs
     no float64 copy of the whole set.
     """
