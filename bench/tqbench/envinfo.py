@@ -79,3 +79,25 @@ def source():
         return subprocess.run(["git", "-C", str(REPO_ROOT), *a], capture_output=True, text=True).stdout.strip()
     commit = git("rev-parse", "HEAD")
     return {"commit": commit or None, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def installed_extension_libraries(names=("turboquant", "vector")):
+    """sha1 and mtime of the extension libraries in this machine's PostgreSQL (pg_config --pkglibdir).
+
+    Meaningful when the server runs here (throwaway cluster): it pins down which build was measured.
+    """
+    import datetime as dt
+    import hashlib
+    from pathlib import Path
+
+    try:
+        libdir = Path(subprocess.run(["pg_config", "--pkglibdir"], capture_output=True, text=True).stdout.strip())
+    except OSError:
+        return {}
+    out = {}
+    for n in names:
+        p = libdir / f"{n}.so"
+        if p.exists():
+            out[n] = {"path": str(p), "sha1": hashlib.sha1(p.read_bytes()).hexdigest(),
+                      "mtime": dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds")}
+    return out

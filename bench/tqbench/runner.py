@@ -522,6 +522,7 @@ def main(argv=None):
     ds = prepare_dataset(args, printer, max(100, max(ks)))
     ctx, where = pick_server(args)
     printer.say(f"server: {where}")
+    libs_before = envinfo.installed_extension_libraries()
     with ctx as dsn:
         run = Run(args, ds, dsn, printer)
         doc = run.execute()
@@ -531,7 +532,11 @@ def main(argv=None):
            "command": "python3 bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
            "args": vars(args), "machine": m, "hardware": envinfo.hardware_line(m),
            "libraries": envinfo.libraries(), "source": envinfo.source(), "server": where,
+           "installed_extension_libraries": libs_before,
            "dataset": ds.describe(), **doc}
+    if envinfo.installed_extension_libraries() != libs_before:
+        out["warning"] = "an extension library was reinstalled on this machine during the run"
+        printer.say("WARNING: " + out["warning"])
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{ds.name}-{ds.metric}-{started.strftime('%Y%m%d-%H%M%S')}" + (f"-{args.tag}" if args.tag else "")
