@@ -50,6 +50,14 @@ else
 	(cd "$work" && "${cmd[@]}") || status=$?
 fi
 
+# a failure may come from another checkout's `make install` (same server)
+built=$here/../turboquant.so
+installed=$("$PG_CONFIG" --pkglibdir)/turboquant.so
+if [ -f "$built" ] && ! cmp -s "$built" "$installed"; then
+	echo "run_tap.sh: WARNING: $installed differs from this checkout's build;" \
+		 "run 'make install' and rerun" >&2
+fi
+
 if [ $status -eq 0 ]; then
 	rm -rf "$work"
 else
