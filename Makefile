@@ -61,6 +61,11 @@ test/core/tq_core_tests: $(CORE_TEST_SRCS) $(CORE_OBJS) $(HEADERS)
 unittest: test/core/tq_core_tests
 	./test/core/tq_core_tests
 
+# ---- TAP tests (test/t), run against the installed extension ----
+.PHONY: tapcheck
+tapcheck:
+	test/run_tap.sh
+
 bench/kernel_bench: bench/kernel_bench.cpp $(CORE_OBJS) $(HEADERS)
 	$(CXX) $(TQ_CXXFLAGS) -o $@ bench/kernel_bench.cpp $(CORE_OBJS) -lm
 
