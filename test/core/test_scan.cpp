@@ -5,6 +5,7 @@
  */
 #include <gtest/gtest.h>
 
+#include "core/scan_internal.h" /* to build one-plane tables from two-plane ones */
 #include "test_util.h"
 
 using namespace turboquant;
@@ -54,9 +55,24 @@ FillBlock(const Layout &l, CodeKind kind, uint64_t seed, uint8_t *block)
 	return codes;
 }
 
-/* A query lut for a random (or adversarial) query. */
+/* Rewrites a two-plane lut in place as one plane (keeping the low bytes). */
 void
-MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut)
+ToOnePlane(uint8_t *lut)
+{
+	LutHeader *h = reinterpret_cast<LutHeader *>(lut);
+	if (h->planes != 2)
+		return;
+	uint32_t half = h->lut_chunk_bytes / 2;
+	uint8_t *t = lut + kLutHeaderBytes;
+	for (uint32_t c = 0; c < h->n_chunks; c++)
+		std::memmove(t + (size_t) c * half, t + (size_t) c * h->lut_chunk_bytes, half);
+	h->planes = 1;
+	h->lut_chunk_bytes = half;
+}
+
+/* A query lut for a random (or adversarial) query, with the given planes. */
+void
+MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut, uint32_t planes = 2)
 {
 	const Layout &l = qz.L();
 	Rng rng(seed);
@@ -67,6 +83,8 @@ MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut)
 	PrepareQuery(qz.q, Metric::kInnerProduct, q.data(), lut, scratch.data());
 	if (all_max)
 		std::memset(lut + 64, 255, QueryLutSize(qz.q) - 64);
+	if (planes == 1)
+		ToOnePlane(lut);
 }
 
 std::vector<uint32_t>
@@ -127,23 +145,27 @@ TEST(Scan, AllLevelsEqualScalar)
 			AlignedBuf lut(QueryLutSize(qz.q));
 			for (CodeKind kind : {CodeKind::kRandom, CodeKind::kAllMax, CodeKind::kAllZero,
 								  CodeKind::kAlternating}) {
-				for (bool all_max : {false, true}) {
+				for (int variant = 0; variant < 4; variant++) {
+					bool all_max = variant & 1;
+					uint32_t planes = variant & 2 ? 1 : 2;
 					FillBlock(l, kind, dim + bits, block.p);
-					MakeLut(qz, dim * 3 + bits, all_max, lut.p);
+					MakeLut(qz, dim * 3 + bits, all_max, lut.p, planes);
 					auto want = ScanAt(SimdLevel::kScalar, lut.p, block.p, l.n_chunks);
 					if (all_max) {
-						/* Every unit adds 255: the largest possible sum. */
+						/* Every unit adds the largest entry: the largest possible sum. */
+						uint32_t max_entry = planes == 2 ? 65535u : 255u;
 						uint32_t units = l.bits == 3 ? l.padded_dim / 2
 										 : l.padded_dim / (l.bits == 4 ? 1 : l.bits == 2 ? 2 : 4);
 						for (uint32_t s = 0; s < kBlockVectors; s++)
-							ASSERT_EQ(want[s], 255u * units);
+							ASSERT_EQ(want[s], max_entry * units);
 					}
 					for (SimdLevel level : kLevels) {
 						if (!SetSimdLevel(level))
 							continue;
 						auto got = ScanAt(level, lut.p, block.p, l.n_chunks);
 						ASSERT_EQ(want, got) << SimdLevelName(level) << " bits " << bits << " dim "
-											 << dim << " kind " << (int) kind << " max " << all_max;
+											 << dim << " kind " << (int) kind << " max " << all_max
+											 << " planes " << planes;
 						compared++;
 					}
 				}
@@ -167,8 +189,9 @@ TEST(Scan, ChunkSplitsSumToWhole)
 			AlignedBuf block(l.block_bytes);
 			AlignedBuf lut(QueryLutSize(qz.q));
 			FillBlock(l, CodeKind::kRandom, dim, block.p);
-			MakeLut(qz, dim, false, lut.p);
+			for (uint32_t planes : {2u, 1u})
 			for (SimdLevel level : kLevels) {
+				MakeLut(qz, dim, false, lut.p, planes);
 				if (!SetSimdLevel(level))
 					continue;
 				std::vector<uint32_t> whole(kBlockVectors, 0), parts(kBlockVectors, 0);
@@ -219,7 +242,8 @@ TEST(Scan, AccumulatorsEstimateFloatScore)
 			for (uint32_t i = 0; i < l.padded_dim; i++)
 				widest = std::fmax(widest, std::fabs(qr[i]) / qn);
 			double units = bits == 3 ? l.padded_dim / 2.0 : l.padded_dim / (bits == 4 ? 1.0 : bits == 2 ? 2.0 : 4.0);
-			double step = widest * (cb.centroid[(1 << bits) - 1] - cb.centroid[0]) * (bits == 4 ? 1 : bits == 1 ? 4 : 2) / 255.0;
+			uint32_t planes = reinterpret_cast<const LutHeader *>(lut.p)->planes;
+			double step = widest * (cb.centroid[(1 << bits) - 1] - cb.centroid[0]) * (bits == 4 ? 1 : bits == 1 ? 4 : 2) / (planes == 2 ? 65535.0 : 255.0);
 			double bound = 0.5 * step * units + 1e-4;
 			for (uint32_t s = 0; s < kBlockVectors; s++) {
 				double exact = 0;
