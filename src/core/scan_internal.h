@@ -94,6 +94,15 @@ TQ_DECLARE_KERNELS(avx512)
 bool tq_simde_compiled() noexcept;
 bool tq_avx512_compiled() noexcept;
 
+/* AVX-512 nibble kernels with VBMI + VNNI (vpermb + vpdpbusd), when the CPU has them. */
+void tq_scan_nibble_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+								uint32_t *acc) noexcept;
+void tq_scan_nibble2_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+								 uint32_t *acc) noexcept;
+/* Whether the AVX-512 level may use them (CPU support; tests can turn them off). */
+bool Avx512VnniSupported() noexcept;
+void SetAvx512Vnni(bool enabled) noexcept;
+
 /* The kernel for this table's layout and planes at the active SIMD level. */
 ScanKernel SelectScanKernel(uint32_t bits, uint32_t planes) noexcept;
 /* Table planes PrepareQuery uses for a bit width. */

@@ -204,6 +204,32 @@ SimdLevelName(SimdLevel level) noexcept
 	return "unknown";
 }
 
+namespace {
+
+std::atomic<bool> g_vnni_enabled{true};
+
+} /* namespace */
+
+/* Whether the CPU runs the VBMI + VNNI nibble kernels (and this build has them). */
+bool
+Avx512VnniSupported() noexcept
+{
+	if (!tq_avx512_compiled() || !LevelSupported(SimdLevel::kAvx512))
+		return false;
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vnni");
+#else
+	return false;
+#endif
+}
+
+/* Lets tests run the plain AVX-512BW nibble kernels on a VNNI machine. */
+void
+SetAvx512Vnni(bool enabled) noexcept
+{
+	g_vnni_enabled.store(enabled, std::memory_order_relaxed);
+}
+
 /* The kernel for a layout and plane count at the active level. */
 ScanKernel
 SelectScanKernel(uint32_t bits, uint32_t planes) noexcept
@@ -217,6 +243,11 @@ SelectScanKernel(uint32_t bits, uint32_t planes) noexcept
 	int level = (int) CurrentLevel();
 	if (level < 0 || level > 2)
 		level = 0;
+	if (level == 2 && bits != 3 && g_vnni_enabled.load(std::memory_order_relaxed)) {
+		static const bool vnni = Avx512VnniSupported();
+		if (vnni)
+			return planes == 2 ? tq_scan_nibble2_vnni_avx512 : tq_scan_nibble_vnni_avx512;
+	}
 	return table[level][k];
 }
 

@@ -16,12 +16,38 @@ using tqtest::Rng;
 namespace {
 
 const uint32_t kDims[] = {1, 3, 7, 8, 16, 17, 24, 31, 33, 200, 300, 768, 1536, 3072, 4096, 16000};
-const SimdLevel kLevels[] = {SimdLevel::kScalar, SimdLevel::kSimde, SimdLevel::kAvx512};
 
 /* Restores the automatic level after a test that forces one. */
 struct LevelGuard {
-	~LevelGuard() { SetSimdLevel(SimdLevel::kAuto); }
+	~LevelGuard()
+	{
+		SetSimdLevel(SimdLevel::kAuto);
+		SetAvx512Vnni(true);
+	}
 };
+
+/* Kernel variants to compare: each SIMD level, and AVX-512 without VNNI too. */
+struct Variant {
+	SimdLevel level;
+	bool vnni;
+	const char *name;
+};
+const Variant kVariants[] = {{SimdLevel::kScalar, false, "scalar"},
+							 {SimdLevel::kSimde, false, "simde"},
+							 {SimdLevel::kAvx512, false, "avx512bw"},
+							 {SimdLevel::kAvx512, true, "avx512vnni"}};
+
+/* Forces a variant; false when this CPU cannot run it. */
+bool
+UseVariant(const Variant &v)
+{
+	if (v.vnni && !Avx512VnniSupported())
+		return false;
+	if (!SetSimdLevel(v.level))
+		return false;
+	SetAvx512Vnni(v.vnni);
+	return true;
+}
 
 enum class CodeKind { kRandom, kAllMax, kAllZero, kAlternating };
 
@@ -91,6 +117,7 @@ std::vector<uint32_t>
 ScanAt(SimdLevel level, const uint8_t *lut, const uint8_t *block, uint32_t n_chunks)
 {
 	EXPECT_TRUE(SetSimdLevel(level));
+	SetAvx512Vnni(false);
 	std::vector<uint32_t> acc(kBlockVectors, 0);
 	ScanChunks(lut, block, 0, n_chunks, acc.data());
 	return acc;
@@ -159,11 +186,12 @@ TEST(Scan, AllLevelsEqualScalar)
 						for (uint32_t s = 0; s < kBlockVectors; s++)
 							ASSERT_EQ(want[s], max_entry * units);
 					}
-					for (SimdLevel level : kLevels) {
-						if (!SetSimdLevel(level))
+					for (const Variant &v : kVariants) {
+						if (!UseVariant(v))
 							continue;
-						auto got = ScanAt(level, lut.p, block.p, l.n_chunks);
-						ASSERT_EQ(want, got) << SimdLevelName(level) << " bits " << bits << " dim "
+						std::vector<uint32_t> got(kBlockVectors, 0);
+						ScanChunks(lut.p, block.p, 0, l.n_chunks, got.data());
+						ASSERT_EQ(want, got) << v.name << " bits " << bits << " dim "
 											 << dim << " kind " << (int) kind << " max " << all_max
 											 << " planes " << planes;
 						compared++;
@@ -190,9 +218,9 @@ TEST(Scan, ChunkSplitsSumToWhole)
 			AlignedBuf lut(QueryLutSize(qz.q));
 			FillBlock(l, CodeKind::kRandom, dim, block.p);
 			for (uint32_t planes : {2u, 1u})
-			for (SimdLevel level : kLevels) {
+			for (const Variant &v : kVariants) {
 				MakeLut(qz, dim, false, lut.p, planes);
-				if (!SetSimdLevel(level))
+				if (!UseVariant(v))
 					continue;
 				std::vector<uint32_t> whole(kBlockVectors, 0), parts(kBlockVectors, 0);
 				ScanChunks(lut.p, block.p, 0, l.n_chunks, whole.data());
@@ -205,7 +233,7 @@ TEST(Scan, ChunkSplitsSumToWhole)
 					ScanChunks(lut.p, page.data(), c, n, parts.data());
 					c += n;
 				}
-				ASSERT_EQ(whole, parts) << SimdLevelName(level) << " bits " << bits << " dim " << dim;
+				ASSERT_EQ(whole, parts) << v.name << " bits " << bits << " dim " << dim;
 			}
 		}
 	}
