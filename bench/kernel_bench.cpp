@@ -24,8 +24,7 @@ namespace {
 
 struct Rng {
 	uint64_t s;
-	uint64_t
-	Next()
+	uint64_t Next()
 	{
 		uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
 		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -37,7 +36,8 @@ struct Rng {
 double
 Now()
 {
-	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+		.count();
 }
 
 /* Reads every byte (as 64-bit words); the result is printed so it is not optimised away. */
@@ -62,7 +62,8 @@ ReadBytes(const uint8_t *p, size_t n)
 void
 RunTable(const char *title, size_t n, int reps)
 {
-	std::printf("\n%s: N = %zu vectors, %d repetition(s), ns per vector per query\n", title, n, reps);
+	std::printf("\n%s: N = %zu vectors, %d repetition(s), ns per vector per query\n", title, n,
+				reps);
 	std::printf("%5s %5s %9s %10s %10s %10s %10s\n", "bits", "dim", "bytes/vec", "read", "scalar",
 				"simde", "avx512");
 	volatile uint64_t sink = 0;
@@ -75,7 +76,8 @@ RunTable(const char *title, size_t n, int reps)
 			const Layout &l = QuantizerLayout(qz);
 			size_t nb = (n + kBlockVectors - 1) / kBlockVectors;
 			size_t bytes = nb * l.block_bytes;
-			uint8_t *blocks = static_cast<uint8_t *>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+			uint8_t *blocks =
+				static_cast<uint8_t *>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
 			Rng rng{(uint64_t) dim * 7 + bits};
 			for (size_t i = 0; i < bytes; i += 8) {
 				uint64_t v = rng.Next();

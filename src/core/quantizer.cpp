@@ -502,7 +502,8 @@ ScanBlocks(const uint8_t *lut, const uint8_t *blocks, size_t n_blocks, const flo
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
 	ScanKernel k = SelectScanKernel(h->bits, h->planes); /* dispatch once per call */
 	const uint8_t *tables = lut + kLutHeaderBytes;
-	size_t block_bytes = (size_t) h->n_chunks * (h->bits == 3 ? kBits3ChunkBytes : kNibbleChunkBytes);
+	size_t block_bytes =
+		(size_t) h->n_chunks * (h->bits == 3 ? kBits3ChunkBytes : kNibbleChunkBytes);
 	alignas(64) uint32_t acc[kBlockVectors];
 	for (size_t b = 0; b < n_blocks; b++) {
 		std::memset(acc, 0, sizeof(acc));

@@ -161,11 +161,11 @@ InitRotation(Quantizer *qz) noexcept
 	qz->window = p;
 	for (int round = 0; round < 2; round++) {
 		/* Independent streams per (seed, dim, round); each draws a perm and two sign maps. */
-		uint64_t state = qz->seed ^ (0xD1B54A32D192ED03ULL * (uint64_t) (round + 1)) ^
-						 ((uint64_t) d << 32);
+		uint64_t state =
+			qz->seed ^ (0xD1B54A32D192ED03ULL * (uint64_t) (round + 1)) ^ ((uint64_t) d << 32);
 		SplitMix64(&state);
-		uint16_t *perm = reinterpret_cast<uint16_t *>(reinterpret_cast<uint8_t *>(qz) +
-													  qz->perm_offset[round]);
+		uint16_t *perm =
+			reinterpret_cast<uint16_t *>(reinterpret_cast<uint8_t *>(qz) + qz->perm_offset[round]);
 		for (uint32_t i = 0; i < d; i++)
 			perm[i] = (uint16_t) i;
 		for (uint32_t i = d - 1; i > 0; i--) {

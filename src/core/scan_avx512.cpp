@@ -62,7 +62,7 @@ constexpr uint32_t kFlushChunks = 256;
 inline __m256i
 LaneSum(__m512i v)
 {
-	__m512i w0 = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(v));      /* lanes 0,1 */
+	__m512i w0 = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(v));       /* lanes 0,1 */
 	__m512i w1 = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(v, 1)); /* lanes 2,3 */
 	__m512i s = _mm512_add_epi32(w0, w1);
 	return _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
@@ -219,8 +219,8 @@ ScanNibbleVnni(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *
 	uint32_t c = 0;
 	for (; c + 2 <= n; c += 2) {
 		VnniStep<P>(lut, chunks, tr, m0f, offs, ones, al0, ah0);
-		VnniStep<P>(lut + P * kNibbleLutChunkBytes, chunks + kNibbleChunkBytes, tr, m0f, offs,
-					ones, al1, ah1);
+		VnniStep<P>(lut + P * kNibbleLutChunkBytes, chunks + kNibbleChunkBytes, tr, m0f, offs, ones,
+					al1, ah1);
 		chunks += 2 * kNibbleChunkBytes;
 		lut += 2 * P * kNibbleLutChunkBytes;
 	}
@@ -266,7 +266,8 @@ tq_scan_nibble_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uin
 }
 
 void
-tq_scan_nibble2_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+tq_scan_nibble2_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+					   uint32_t *acc) noexcept
 {
 	ScanNibbleAvx512<2>(lut, chunks, n, acc);
 }
@@ -278,7 +279,8 @@ tq_scan_bits3_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint
 }
 
 void
-tq_scan_bits3_2_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+tq_scan_bits3_2_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+					   uint32_t *acc) noexcept
 {
 	ScanBits3Avx512<2>(lut, chunks, n, acc);
 }
@@ -318,13 +320,15 @@ tq_scan_bits3_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint
 }
 
 void
-tq_scan_nibble2_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+tq_scan_nibble2_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+					   uint32_t *acc) noexcept
 {
 	tq_scan_nibble2_scalar(lut, chunks, n, acc);
 }
 
 void
-tq_scan_bits3_2_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+tq_scan_bits3_2_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+					   uint32_t *acc) noexcept
 {
 	tq_scan_bits3_2_scalar(lut, chunks, n, acc);
 }

@@ -75,16 +75,15 @@ static_assert(sizeof(LutHeader) == kLutHeaderBytes, "LutHeader must be 64 bytes"
  * tables of the first chunk scanned.  Each returns exactly what the scalar one
  * does.  The suffix 2 marks the two-plane (16-bit entry) variants.
  */
-typedef void (*ScanKernel)(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
-						   uint32_t *acc);
-#define TQ_DECLARE_KERNELS(isa)                                                                  \
-	void tq_scan_nibble_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,            \
-							  uint32_t *acc) noexcept;                                          \
-	void tq_scan_bits3_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,             \
-							 uint32_t *acc) noexcept;                                           \
-	void tq_scan_nibble2_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,           \
-							   uint32_t *acc) noexcept;                                         \
-	void tq_scan_bits3_2_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,           \
+typedef void (*ScanKernel)(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc);
+#define TQ_DECLARE_KERNELS(isa)                                                                    \
+	void tq_scan_nibble_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,               \
+							  uint32_t *acc) noexcept;                                             \
+	void tq_scan_bits3_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,                \
+							 uint32_t *acc) noexcept;                                              \
+	void tq_scan_nibble2_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,              \
+							   uint32_t *acc) noexcept;                                            \
+	void tq_scan_bits3_2_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,              \
 							   uint32_t *acc) noexcept;
 TQ_DECLARE_KERNELS(scalar)
 TQ_DECLARE_KERNELS(simde)

@@ -80,7 +80,8 @@ tq_scan_nibble_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uin
 }
 
 void
-tq_scan_nibble2_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+tq_scan_nibble2_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+					   uint32_t *acc) noexcept
 {
 	ScanNibbleScalar<2>(lut, chunks, n, acc);
 }
@@ -92,7 +93,8 @@ tq_scan_bits3_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint
 }
 
 void
-tq_scan_bits3_2_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+tq_scan_bits3_2_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+					   uint32_t *acc) noexcept
 {
 	ScanBits3Scalar<2>(lut, chunks, n, acc);
 }
@@ -236,9 +238,11 @@ SelectScanKernel(uint32_t bits, uint32_t planes) noexcept
 {
 	int k = (bits == 3 ? 1 : 0) + (planes == 2 ? 2 : 0);
 	static const ScanKernel table[3][4] = {
-		{tq_scan_nibble_scalar, tq_scan_bits3_scalar, tq_scan_nibble2_scalar, tq_scan_bits3_2_scalar},
+		{tq_scan_nibble_scalar, tq_scan_bits3_scalar, tq_scan_nibble2_scalar,
+		 tq_scan_bits3_2_scalar},
 		{tq_scan_nibble_simde, tq_scan_bits3_simde, tq_scan_nibble2_simde, tq_scan_bits3_2_simde},
-		{tq_scan_nibble_avx512, tq_scan_bits3_avx512, tq_scan_nibble2_avx512, tq_scan_bits3_2_avx512},
+		{tq_scan_nibble_avx512, tq_scan_bits3_avx512, tq_scan_nibble2_avx512,
+		 tq_scan_bits3_2_avx512},
 	};
 	int level = (int) CurrentLevel();
 	if (level < 0 || level > 2)

@@ -182,7 +182,9 @@ TEST(Scan, AllLevelsEqualScalar)
 						/* Every unit adds the largest entry: the largest possible sum. */
 						uint32_t max_entry = planes == 2 ? 65535u : 255u;
 						uint32_t units = l.bits == 3 ? l.padded_dim / 2
-										 : l.padded_dim / (l.bits == 4 ? 1 : l.bits == 2 ? 2 : 4);
+													 : l.padded_dim / (l.bits == 4   ? 1
+																	   : l.bits == 2 ? 2
+																					 : 4);
 						for (uint32_t s = 0; s < kBlockVectors; s++)
 							ASSERT_EQ(want[s], max_entry * units);
 					}
@@ -191,9 +193,9 @@ TEST(Scan, AllLevelsEqualScalar)
 							continue;
 						std::vector<uint32_t> got(kBlockVectors, 0);
 						ScanChunks(lut.p, block.p, 0, l.n_chunks, got.data());
-						ASSERT_EQ(want, got) << v.name << " bits " << bits << " dim "
-											 << dim << " kind " << (int) kind << " max " << all_max
-											 << " planes " << planes;
+						ASSERT_EQ(want, got)
+							<< v.name << " bits " << bits << " dim " << dim << " kind "
+							<< (int) kind << " max " << all_max << " planes " << planes;
 						compared++;
 					}
 				}
@@ -218,23 +220,23 @@ TEST(Scan, ChunkSplitsSumToWhole)
 			AlignedBuf lut(QueryLutSize(qz.q));
 			FillBlock(l, CodeKind::kRandom, dim, block.p);
 			for (uint32_t planes : {2u, 1u})
-			for (const Variant &v : kVariants) {
-				MakeLut(qz, dim, false, lut.p, planes);
-				if (!UseVariant(v))
-					continue;
-				std::vector<uint32_t> whole(kBlockVectors, 0), parts(kBlockVectors, 0);
-				ScanChunks(lut.p, block.p, 0, l.n_chunks, whole.data());
-				/* Copy pieces to separate buffers, as if on different pages. */
-				uint32_t c = 0;
-				while (c < l.n_chunks) {
-					uint32_t n = 1 + (uint32_t) (rng.Next() % (l.n_chunks - c));
-					std::vector<uint8_t> page(block.p + (size_t) c * l.chunk_bytes,
-											  block.p + (size_t) (c + n) * l.chunk_bytes);
-					ScanChunks(lut.p, page.data(), c, n, parts.data());
-					c += n;
+				for (const Variant &v : kVariants) {
+					MakeLut(qz, dim, false, lut.p, planes);
+					if (!UseVariant(v))
+						continue;
+					std::vector<uint32_t> whole(kBlockVectors, 0), parts(kBlockVectors, 0);
+					ScanChunks(lut.p, block.p, 0, l.n_chunks, whole.data());
+					/* Copy pieces to separate buffers, as if on different pages. */
+					uint32_t c = 0;
+					while (c < l.n_chunks) {
+						uint32_t n = 1 + (uint32_t) (rng.Next() % (l.n_chunks - c));
+						std::vector<uint8_t> page(block.p + (size_t) c * l.chunk_bytes,
+												  block.p + (size_t) (c + n) * l.chunk_bytes);
+						ScanChunks(lut.p, page.data(), c, n, parts.data());
+						c += n;
+					}
+					ASSERT_EQ(whole, parts) << v.name << " bits " << bits << " dim " << dim;
 				}
-				ASSERT_EQ(whole, parts) << v.name << " bits " << bits << " dim " << dim;
-			}
 		}
 	}
 }
@@ -269,9 +271,16 @@ TEST(Scan, AccumulatorsEstimateFloatScore)
 			double widest = 0;
 			for (uint32_t i = 0; i < l.padded_dim; i++)
 				widest = std::fmax(widest, std::fabs(qr[i]) / qn);
-			double units = bits == 3 ? l.padded_dim / 2.0 : l.padded_dim / (bits == 4 ? 1.0 : bits == 2 ? 2.0 : 4.0);
+			double units = bits == 3 ? l.padded_dim / 2.0
+									 : l.padded_dim / (bits == 4   ? 1.0
+													   : bits == 2 ? 2.0
+																   : 4.0);
 			uint32_t planes = reinterpret_cast<const LutHeader *>(lut.p)->planes;
-			double step = widest * (cb.centroid[(1 << bits) - 1] - cb.centroid[0]) * (bits == 4 ? 1 : bits == 1 ? 4 : 2) / (planes == 2 ? 65535.0 : 255.0);
+			double step = widest * (cb.centroid[(1 << bits) - 1] - cb.centroid[0]) *
+						  (bits == 4   ? 1
+						   : bits == 1 ? 4
+									   : 2) /
+						  (planes == 2 ? 65535.0 : 255.0);
 			double bound = 0.5 * step * units + 1e-4;
 			for (uint32_t s = 0; s < kBlockVectors; s++) {
 				double exact = 0;
