@@ -21,7 +21,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 namespace turboquant {
 

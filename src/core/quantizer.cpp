@@ -51,7 +51,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 namespace turboquant {
 

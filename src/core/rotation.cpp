@@ -32,7 +32,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 namespace turboquant {
 

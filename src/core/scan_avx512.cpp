@@ -33,7 +33,7 @@
  */
 #include <cstring>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 #if defined(__AVX512BW__) && defined(__AVX512F__)
 /* GCC 12 warns inside its own headers about _mm512_undefined-based helpers. */

@@ -27,7 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/turboquant.h"
+#include "turboquant.h"
 
 namespace turboquant {
 

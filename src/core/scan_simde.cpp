@@ -25,7 +25,7 @@
 
 #include <simde/x86/avx2.h>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 namespace turboquant {
 
