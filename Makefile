@@ -47,7 +47,7 @@ endif
 src/core/scan_simde.o: CXXFLAGS += $(SIMDE_ISA_FLAGS)
 # Distance sums may be split into SIMD lanes (see src/tqdistance.cpp).
 src/tqdistance.o: CXXFLAGS += -fassociative-math -fno-signed-zeros -fno-trapping-math
-src/core/scan_avx512.o: CXXFLAGS += $(AVX512_ISA_FLAGS)
+src/core/scan_avx512.o: CXXFLAGS += $(AVX512_ISA_FLAGS) -Wno-uninitialized
 
 $(OBJS): $(HEADERS)
 
