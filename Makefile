@@ -45,7 +45,9 @@ SIMDE_ISA_FLAGS =
 AVX512_ISA_FLAGS =
 endif
 src/core/scan_simde.o: CXXFLAGS += $(SIMDE_ISA_FLAGS)
-src/core/scan_avx512.o: CXXFLAGS += $(AVX512_ISA_FLAGS)
+# Distance sums may be split into SIMD lanes (see src/tqdistance.cpp).
+src/tqdistance.o: CXXFLAGS += -fassociative-math -fno-signed-zeros -fno-trapping-math
+src/core/scan_avx512.o: CXXFLAGS += $(AVX512_ISA_FLAGS) -Wno-uninitialized
 
 $(OBJS): $(HEADERS)
 
@@ -60,6 +62,11 @@ test/core/tq_core_tests: $(CORE_TEST_SRCS) $(CORE_OBJS) $(HEADERS)
 .PHONY: unittest bench-kernels
 unittest: test/core/tq_core_tests
 	./test/core/tq_core_tests
+
+# ---- TAP tests (test/t), run against the installed extension ----
+.PHONY: tapcheck
+tapcheck:
+	test/run_tap.sh
 
 bench/kernel_bench: bench/kernel_bench.cpp $(CORE_OBJS) $(HEADERS)
 	$(CXX) $(TQ_CXXFLAGS) -o $@ bench/kernel_bench.cpp $(CORE_OBJS) -lm

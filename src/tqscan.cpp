@@ -4,7 +4,7 @@
  * A scan works in passes.  Each pass scores every code in the index with the
  * query's lookup tables (the core's SIMD kernels, straight from shared
  * buffers, one page locked at a time), keeps the best `batch` candidates that
- * come after the previous pass's last one in (estimate, slot id) order, fetches
+ * come after the previous pass's last one in (estimate, heap TID) order, fetches
  * their rows from the table under the scan's snapshot, computes the exact
  * distance with the very function the operator uses, and returns them sorted
  * by it.  When the executor asks for more rows than a pass gave (a WHERE
@@ -47,7 +47,7 @@ using turboquant::Metric;
 typedef struct TqResult
 {
 	double		dist;
-	uint64		id;				/* slot id: ties broken by it */
+	uint64		id;				/* TqTidToId: ties broken by it */
 	ItemPointerData tid;
 } TqResult;
 
@@ -85,6 +85,7 @@ typedef struct TqScanOpaqueData
 	uint32	   *used;
 	float	   *norms;
 	float	   *factors;
+	ItemPointerData *tids;
 	uint32	   *acc;
 	float	   *est;
 } TqScanOpaqueData;
@@ -153,6 +154,7 @@ TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 	so->used = (uint32 *) palloc(sizeof(uint32) * cache->geo.groups);
 	so->norms = (float *) palloc(sizeof(float) * slots);
 	so->factors = (float *) palloc(sizeof(float) * slots);
+	so->tids = (ItemPointerData *) palloc(sizeof(ItemPointerData) * slots);
 	so->acc = (uint32 *) TqPallocAligned(sizeof(uint32) * slots, 64);
 	so->est = (float *) palloc(sizeof(float) * slots);
 	MemoryContextSwitchTo(old);
@@ -184,6 +186,7 @@ TqScanStripePage(IndexScanDesc scan, TqScanOpaque so, uint32 stripe, uint32 page
 				continue;
 			memcpy(so->norms + g * kBlockVectors, gh->norms, sizeof(gh->norms));
 			memcpy(so->factors + g * kBlockVectors, gh->factors, sizeof(gh->factors));
+			memcpy(so->tids + g * kBlockVectors, gh->tids, sizeof(gh->tids));
 		}
 		memset(so->acc, 0, sizeof(uint32) * geo->groups * kBlockVectors);
 	}
@@ -198,6 +201,24 @@ TqScanStripePage(IndexScanDesc scan, TqScanOpaque so, uint32 stripe, uint32 page
 		}
 	}
 	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * A candidate's id is its heap TID as a number: it breaks ties between equal
+ * estimates (so passes continue exactly where the previous one stopped) and
+ * needs no second look at the index page to find the row.
+ */
+static inline uint64
+TqTidToId(const ItemPointerData *tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline void
+TqIdToTid(uint64 id, ItemPointerData *tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (id >> 16), (OffsetNumber) (id & 0xFFFF));
 }
 
 /* Is (est, id) after the previous pass's last candidate? */
@@ -228,7 +249,7 @@ TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 		for (uint32 g = 0; g < geo->groups; g++)
 		{
 			uint32		mask = so->used[g];
-			uint64		base = ((uint64) stripe * geo->groups + g) * kBlockVectors;
+			const ItemPointerData *tids = so->tids + g * kBlockVectors;
 
 			if (mask == 0)
 				continue;
@@ -245,8 +266,13 @@ TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 				float		e = so->est[g * kBlockVectors + s];
 
 				mask &= mask - 1;
-				if (TqAfterBound(so, e, base + s) && turboquant::TopKAccepts(topk, e))
-					turboquant::TopKPush(topk, e, base + s);
+				if (turboquant::TopKAccepts(topk, e))
+				{
+					uint64		id = TqTidToId(&tids[s]);
+
+					if (TqAfterBound(so, e, id))
+						turboquant::TopKPush(topk, e, id);
+				}
 			}
 		}
 	}
@@ -360,27 +386,10 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 		TqScanInitFetch(scan, so);
 	for (uint32 i = 0; i < n; i++)
 	{
-		uint64		id = topk.id[i];
-		uint32		stripe = id / (geo->groups * kBlockVectors);
-		uint32		within = id % (geo->groups * kBlockVectors);
 		TqResult   *r = &so->results[so->nresults];
-		Buffer		buf;
-		TqGroupHeader *gh;
-		bool		live;
 
-		/*
-		 * The slot's tid, read again under lock (only the few candidates need
-		 * it; a slot reused meanwhile is harmless: the distance is exact).
-		 */
-		buf = ReadBuffer(scan->indexRelation, TqStripeBlock(geo, stripe, 0));
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		gh = TqPageGroupHeader(BufferGetPage(buf), within / kBlockVectors);
-		live = (gh->used_mask >> (within % kBlockVectors)) & 1;
-		r->tid = gh->tids[within % kBlockVectors];
-		UnlockReleaseBuffer(buf);
-		if (!live)
-			continue;
-		r->id = id;
+		TqIdToTid(topk.id[i], &r->tid);
+		r->id = topk.id[i];
 		if (rerank)
 		{
 			if (!TqExactDistance(so, scan->heapRelation, &r->tid, scan->xs_snapshot, &r->dist))

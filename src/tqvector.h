@@ -38,32 +38,16 @@ void		TqVectorCheckTypmod(int32 typmod, int dim);
 void		TqVectorCheckElement(float value);
 
 /*
- * Distance kernels.  Float accumulation in simple loops the compiler
- * vectorises; the same semantics as pgvector (cosine of a zero vector is NaN).
+ * Distance kernels (src/tqdistance.cpp), pgvector's semantics (the cosine
+ * distance of a zero vector is NaN).  Out of line on purpose: the SQL
+ * operators and the index's re-ranking call the very same machine code, so
+ * an index scan returns exactly the values the operators compute.
  */
-static inline float
-TqL2SquaredF(const float *a, const float *b, int n)
-{
-	float		s = 0.0f;
-
-	for (int i = 0; i < n; i++)
-	{
-		float		d = a[i] - b[i];
-
-		s += d * d;
-	}
-	return s;
-}
-
-static inline float
-TqDotF(const float *a, const float *b, int n)
-{
-	float		s = 0.0f;
-
-	for (int i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
+float		TqL2SquaredF(const float *a, const float *b, int n);
+float		TqDotF(const float *a, const float *b, int n);
+double		TqL1Distance(const float *a, const float *b, int n);
+double		TqL2NormD(const float *a, int n);
+double		TqCosineDistance(const float *a, const float *b, int n);
 
 /* <-> */
 static inline double
@@ -77,51 +61,6 @@ static inline double
 TqNegativeInnerProduct(const float *a, const float *b, int n)
 {
 	return (double) -TqDotF(a, b, n);
-}
-
-/* <+> : L1 (taxicab) distance */
-static inline double
-TqL1Distance(const float *a, const float *b, int n)
-{
-	float		s = 0.0f;
-
-	for (int i = 0; i < n; i++)
-		s += fabsf(a[i] - b[i]);
-	return (double) s;
-}
-
-/* Euclidean norm accumulated in double (l2_norm, l2_normalize). */
-static inline double
-TqL2NormD(const float *a, int n)
-{
-	double		s = 0.0;
-
-	for (int i = 0; i < n; i++)
-		s += (double) a[i] * (double) a[i];
-	return sqrt(s);
-}
-
-/* <=> : 1 - cos, NaN when either vector is zero, clamped to [0, 2] */
-static inline double
-TqCosineDistance(const float *a, const float *b, int n)
-{
-	float		dot = 0.0f;
-	float		na = 0.0f;
-	float		nb = 0.0f;
-	double		sim;
-
-	for (int i = 0; i < n; i++)
-	{
-		dot += a[i] * b[i];
-		na += a[i] * a[i];
-		nb += b[i] * b[i];
-	}
-	sim = (double) dot / sqrt((double) na * (double) nb);
-	if (sim > 1.0)
-		sim = 1.0;
-	else if (sim < -1.0)
-		sim = -1.0;
-	return 1.0 - sim;
 }
 
 #endif /* TQVECTOR_H */

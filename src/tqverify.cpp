@@ -2,13 +2,24 @@
  * tqverify.cpp — tq_index_check(regclass): an amcheck for turboquant.
  *
  * Checks every page the metapage accounts for (kind, stripe number, geometry),
- * every used slot (valid heap TID, finite norm and factor), that no heap TID
- * is indexed twice, and — with one pass over the table under a fresh MVCC
- * snapshot — that every row visible to it with a non-NULL vector is indexed,
- * with the norm of its vector.  Any failure is an ERROR with
- * ERRCODE_INDEX_CORRUPTED naming the first problem found; success returns the
- * number of index entries.  Takes only AccessShareLock, so it runs beside
- * inserts, scans and VACUUM (the TAP tests call it after each ordeal).
+ * every used slot (valid heap TID, finite norm and factor), and — with one
+ * pass over the table under an MVCC snapshot — that every row visible to it
+ * with a non-NULL vector is indexed exactly once, with the norm of its vector.
+ * Any failure is an ERROR with ERRCODE_INDEX_CORRUPTED naming the first
+ * problem found; success returns the number of index entries.  Takes only
+ * AccessShareLock, so it runs beside inserts, scans and VACUUM, and on a hot
+ * standby (the TAP tests call it after each ordeal, and during one).
+ *
+ * Running beside writers dictates two choices.  The snapshot is taken before
+ * the index is read: a row visible to it was indexed before it, and VACUUM
+ * cannot remove the entry of a row our snapshot still sees, so a visible row
+ * missing from the index is corruption, never a race (with the snapshot taken
+ * after the index pass, a row inserted into an already-read stripe and
+ * committed meanwhile looked missing).  And a heap TID found twice is
+ * reported only when the table pass sees a row at that TID: while the index
+ * is read, VACUUM may clear a dead row's slot, the heap reuse the TID and an
+ * insert put it in a stripe read later, so the same TID legitimately appears
+ * twice for a row no snapshot of ours can see.
  */
 #include "tqindex.h"
 #include "tqvector.h"
@@ -27,7 +38,7 @@ typedef struct TqCheckEntry
 {
 	ItemPointerData tid;
 	float		norm;
-	bool		seen;
+	bool		dup;			/* another entry has the same heap TID */
 } TqCheckEntry;
 
 typedef struct TqCheckState
@@ -79,7 +90,8 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 								 TqCheckEntryCmp);
 	if (e == NULL)
 		TqCorrupt(st->index, "table row missing from the index", tid);
-	e->seen = true;
+	if (e->dup)
+		TqCorrupt(st->index, "heap tid indexed twice", tid);
 	vec = DatumGetTqVector(values[0]);
 	norm = sqrt((double) TqDotF(vec->x, vec->x, vec->dim));
 	if (fabs(norm - e->norm) > 1e-5 * Max(norm, 1e-30) + 1e-30)
@@ -95,6 +107,7 @@ TQ_FUNCTION(tq_index_check)
 	Relation	heap;
 	TqMetaPageData meta;
 	TqCheckState st;
+	Snapshot	snapshot;
 	int64		cap = 1024;
 
 	if (index->rd_indam->ambuild != tqbuild)
@@ -102,6 +115,8 @@ TQ_FUNCTION(tq_index_check)
 						errmsg("\"%s\" is not a turboquant index",
 							   RelationGetRelationName(index))));
 	heap = table_open(index->rd_index->indrelid, AccessShareLock);
+	/* before reading the index: see the essay above */
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	meta = TqReadMeta(index);
 	memset(&st, 0, sizeof(st));
 	st.index = index;
@@ -156,7 +171,7 @@ TQ_FUNCTION(tq_index_check)
 						}
 						st.entries[st.n].tid = gh->tids[s];
 						st.entries[st.n].norm = gh->norms[s];
-						st.entries[st.n].seen = false;
+						st.entries[st.n].dup = false;
 						st.n++;
 					}
 				}
@@ -168,10 +183,9 @@ TQ_FUNCTION(tq_index_check)
 	qsort(st.entries, st.n, sizeof(TqCheckEntry), TqCheckEntryCmp);
 	for (int64 i = 1; i < st.n; i++)
 		if (ItemPointerEquals(&st.entries[i - 1].tid, &st.entries[i].tid))
-			TqCorrupt(index, "heap tid indexed twice", &st.entries[i].tid);
+			st.entries[i - 1].dup = st.entries[i].dup = true;
 
 	{
-		Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 		TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, NULL, true, false);
 		IndexInfo  *indexInfo = BuildIndexInfo(index);
 

@@ -21,7 +21,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 namespace turboquant {
 
@@ -41,8 +41,8 @@ std::mutex g_memo_mutex;
 
 /* Prefix moments of the density over the grid, for one dim. */
 struct Moments {
-	double lo;     /* left end of the grid */
-	double h;      /* grid step */
+	double lo; /* left end of the grid */
+	double h;  /* grid step */
 	double m0[kGrid + 1];
 	double m1[kGrid + 1];
 	double m2[kGrid + 1];
@@ -151,7 +151,8 @@ ComputeCodebook(uint32_t dim, int bits, Codebook *cb)
 	for (int k = 0; k < levels; k++) {
 		double hi = k + 1 < levels ? 0.5 * (c[k] + c[k + 1]) : 2.0;
 		CumulativeAt(m, hi, cur);
-		mse += (cur[2] - prev[2]) - 2 * c[k] * (cur[1] - prev[1]) + c[k] * c[k] * (cur[0] - prev[0]);
+		mse +=
+			(cur[2] - prev[2]) - 2 * c[k] * (cur[1] - prev[1]) + c[k] * c[k] * (cur[0] - prev[0]);
 		std::memcpy(prev, cur, sizeof(prev));
 	}
 

@@ -32,21 +32,33 @@
  *
  * Query tables.  The query is normalized and rotated once; each unit gets its
  * 16 (or 4 x 16) float entries e = sum_i q_i * centroid[code_i], then is
- * quantized to uint8 with its own offset (its minimum) and one global scale
- * mapping the widest unit range to 255.  Scores are offset_sum + acc / scale.
- * The error per unit is at most half a step of the widest unit, independent of
- * d: unlike FAISS we never shrink the scale to keep 16-bit sums from
- * overflowing; kernels instead widen to 32 bits often enough (scan_*.cpp), so
- * sums are exact for any d <= kMaxDim (16000 * 255 < 2^32).
+ * quantized to integers with its own offset (its minimum) and one global
+ * scale mapping the widest unit range to the largest entry.  Scores are
+ * offset_sum + acc / scale.  The error per unit is at most half a step of the
+ * widest unit, independent of d: unlike FAISS we never shrink the scale to
+ * keep 16-bit sums from overflowing; kernels instead widen to 32 bits often
+ * enough (scan_*.cpp), so sums are exact for any d <= kMaxDim.
+ *
+ * 8-bit entries (255 levels) turned out too coarse on tightly clustered data:
+ * on debian-fasttext300 at 4 bits, R@1@1 is 0.857 with float tables but 0.834
+ * with 255 levels (0.851 with 511, 0.858 with 65535; simulated in float).  So
+ * tables can have two byte planes: entry = low + 256 * high, 16-bit, scanned
+ * with a second shuffle per nibble into separate accumulators (~1.5x the
+ * kernel work, sums still exact: 16000 * 65535 < 2^32).  kDefaultLutPlanes
+ * picks the planes per bit width; the lut header records the choice.
  */
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 namespace turboquant {
 
 namespace {
+
+/* Table planes by bit width (index = bits); see the essay above. */
+const uint32_t kDefaultLutPlanes[5] = {1, 2, 2, 2, 2};
 
 /* Fills the layout of (dim, bits): chunk geometry per bit width. */
 bool
@@ -330,7 +342,21 @@ QueryLutSize(const Quantizer *qz) noexcept
 {
 	const Layout &l = qz->layout;
 	size_t per = l.bits == 3 ? kBits3LutChunkBytes : kNibbleLutChunkBytes;
-	return kLutHeaderBytes + per * l.n_chunks;
+	/* Room for two planes whatever LutPlanes says, so the size depends on qz alone. */
+	return kLutHeaderBytes + 2 * per * l.n_chunks;
+}
+
+/* Table planes per bit width (TURBOQUANT_LUT_PLANES=1|2 overrides, for experiments). */
+uint32_t
+LutPlanes(int bits) noexcept
+{
+	static const int forced = [] {
+		const char *env = std::getenv("TURBOQUANT_LUT_PLANES");
+		return env != nullptr && (env[0] == '1' || env[0] == '2') ? env[0] - '0' : 0;
+	}();
+	if (forced)
+		return (uint32_t) forced;
+	return kDefaultLutPlanes[bits];
 }
 
 namespace {
@@ -376,7 +402,10 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 	h->metric = (uint32_t) metric;
 	h->bits = (uint32_t) l.bits;
 	h->n_chunks = l.n_chunks;
-	h->lut_chunk_bytes = l.bits == 3 ? kBits3LutChunkBytes : kNibbleLutChunkBytes;
+	h->planes = LutPlanes(l.bits);
+	uint32_t plane_bytes = l.bits == 3 ? kBits3LutChunkBytes : kNibbleLutChunkBytes;
+	h->lut_chunk_bytes = plane_bytes * h->planes;
+	int max_entry = h->planes == 2 ? kLutMaxEntry2 : kLutMaxEntry;
 	uint8_t *tables = lut + kLutHeaderBytes;
 
 	double ss = 0.0;
@@ -410,7 +439,7 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 		offset_sum += lo;
 		max_range = std::fmax(max_range, hi - lo);
 	}
-	float scale = max_range > 0.0f ? (float) kLutMaxEntry / max_range : 1.0f;
+	float scale = max_range > 0.0f ? (float) max_entry / max_range : 1.0f;
 	h->scale = scale;
 	h->offset_sum = (float) offset_sum;
 
@@ -420,9 +449,12 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 		uint8_t *t = tables + (size_t) chunk * h->lut_chunk_bytes;
 		for (int k = 0; k < ne; k++) {
 			float v = std::floor((e[k] - mins[u]) * scale + 0.5f);
-			int iv = v < 0.0f ? 0 : v > (float) kLutMaxEntry ? kLutMaxEntry : (int) v;
+			int iv = v < 0.0f ? 0 : v > (float) max_entry ? max_entry : (int) v;
 			/* Sub-table s of pair j lives at s*64 + 16j (3 bits); unit j at 16j otherwise. */
-			t[(k / 16) * 64 + 16 * j + (k % 16)] = (uint8_t) iv;
+			size_t at = (k / 16) * 64 + 16 * j + (k % 16);
+			t[at] = (uint8_t) (iv & 0xFF);
+			if (h->planes == 2)
+				t[plane_bytes + at] = (uint8_t) (iv >> 8);
 		}
 	}
 }
@@ -433,7 +465,7 @@ ScanChunks(const uint8_t *lut, const uint8_t *chunks, uint32_t chunk_begin, uint
 		   uint32_t acc[kBlockVectors]) noexcept
 {
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
-	ScanKernel k = SelectScanKernel(h->bits);
+	ScanKernel k = SelectScanKernel(h->bits, h->planes);
 	k(lut + kLutHeaderBytes + (size_t) chunk_begin * h->lut_chunk_bytes, chunks, n, acc);
 }
 
@@ -468,9 +500,10 @@ ScanBlocks(const uint8_t *lut, const uint8_t *blocks, size_t n_blocks, const flo
 		   const float *factors, float *out) noexcept
 {
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
-	ScanKernel k = SelectScanKernel(h->bits); /* dispatch once per call */
+	ScanKernel k = SelectScanKernel(h->bits, h->planes); /* dispatch once per call */
 	const uint8_t *tables = lut + kLutHeaderBytes;
-	size_t block_bytes = (size_t) h->n_chunks * (h->bits == 3 ? kBits3ChunkBytes : kNibbleChunkBytes);
+	size_t block_bytes =
+		(size_t) h->n_chunks * (h->bits == 3 ? kBits3ChunkBytes : kNibbleChunkBytes);
 	alignas(64) uint32_t acc[kBlockVectors];
 	for (size_t b = 0; b < n_blocks; b++) {
 		std::memset(acc, 0, sizeof(acc));

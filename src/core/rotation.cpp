@@ -32,7 +32,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 namespace turboquant {
 
@@ -70,11 +70,38 @@ Signs(const Quantizer *qz, int k)
 	return reinterpret_cast<const uint8_t *>(qz) + qz->signs_offset[k];
 }
 
-/* In-place normalized fast Walsh-Hadamard transform of n (a power of two) floats. */
+/*
+ * In-place normalized fast Walsh-Hadamard transform of n (a power of two)
+ * floats.  The first three stages run as one 8-point transform per block of 8
+ * (straight-line code the compiler keeps in registers); later stages are
+ * long unit-stride loops that vectorize.  The 1/sqrt(n) normalization is
+ * folded into the first pass.
+ */
 void
 Fwht(float *a, uint32_t n)
 {
-	for (uint32_t h = 1; h < n; h <<= 1) {
+	float s = (float) (1.0 / std::sqrt((double) n));
+	uint32_t h = 1;
+	if (n >= 8) {
+		for (uint32_t i = 0; i < n; i += 8) {
+			float *x = a + i;
+			float b0 = x[0] + x[1], b1 = x[0] - x[1], b2 = x[2] + x[3], b3 = x[2] - x[3];
+			float b4 = x[4] + x[5], b5 = x[4] - x[5], b6 = x[6] + x[7], b7 = x[6] - x[7];
+			float c0 = b0 + b2, c2 = b0 - b2, c1 = b1 + b3, c3 = b1 - b3;
+			float c4 = b4 + b6, c6 = b4 - b6, c5 = b5 + b7, c7 = b5 - b7;
+			x[0] = (c0 + c4) * s;
+			x[4] = (c0 - c4) * s;
+			x[1] = (c1 + c5) * s;
+			x[5] = (c1 - c5) * s;
+			x[2] = (c2 + c6) * s;
+			x[6] = (c2 - c6) * s;
+			x[3] = (c3 + c7) * s;
+			x[7] = (c3 - c7) * s;
+		}
+		h = 8;
+		s = 1.0f;
+	}
+	for (; h < n; h <<= 1) {
 		for (uint32_t i = 0; i < n; i += 2 * h) {
 			float *x = a + i, *y = a + i + h;
 			for (uint32_t j = 0; j < h; j++) {
@@ -84,9 +111,9 @@ Fwht(float *a, uint32_t n)
 			}
 		}
 	}
-	float s = (float) (1.0 / std::sqrt((double) n));
-	for (uint32_t i = 0; i < n; i++)
-		a[i] *= s;
+	if (s != 1.0f)
+		for (uint32_t i = 0; i < n; i++)
+			a[i] *= s;
 }
 
 /* Flips the signs of a[i] where bit i of the bitmap is set. */
@@ -161,11 +188,11 @@ InitRotation(Quantizer *qz) noexcept
 	qz->window = p;
 	for (int round = 0; round < 2; round++) {
 		/* Independent streams per (seed, dim, round); each draws a perm and two sign maps. */
-		uint64_t state = qz->seed ^ (0xD1B54A32D192ED03ULL * (uint64_t) (round + 1)) ^
-						 ((uint64_t) d << 32);
+		uint64_t state =
+			qz->seed ^ (0xD1B54A32D192ED03ULL * (uint64_t) (round + 1)) ^ ((uint64_t) d << 32);
 		SplitMix64(&state);
-		uint16_t *perm = reinterpret_cast<uint16_t *>(reinterpret_cast<uint8_t *>(qz) +
-													  qz->perm_offset[round]);
+		uint16_t *perm =
+			reinterpret_cast<uint16_t *>(reinterpret_cast<uint8_t *>(qz) + qz->perm_offset[round]);
 		for (uint32_t i = 0; i < d; i++)
 			perm[i] = (uint16_t) i;
 		for (uint32_t i = d - 1; i > 0; i--) {

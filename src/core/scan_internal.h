@@ -17,7 +17,9 @@
  *     W2/W3 the same for the second code.
  * Lookup tables of one chunk: nibble layouts 4 x 16 bytes (unit j at 16j);
  * 3-bit layout 4 sub-tables x 64 bytes, sub-table s holding pair j at 16j,
- * s = (hi bit of first code) | (hi bit of second code) << 1.
+ * s = (hi bit of first code) | (hi bit of second code) << 1.  With two table
+ * planes (16-bit entries), a chunk's plane 0 (low bytes) is followed by its
+ * plane 1 (high bytes) of the same shape.
  */
 #ifndef TURBOQUANT_SCAN_INTERNAL_H
 #define TURBOQUANT_SCAN_INTERNAL_H
@@ -25,7 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/turboquant.h"
+#include "turboquant.h"
 
 namespace turboquant {
 
@@ -34,8 +36,9 @@ constexpr uint32_t kNibbleChunkBytes = 64;
 constexpr uint32_t kNibbleLutChunkBytes = 64;
 constexpr uint32_t kBits3ChunkBytes = 96;
 constexpr uint32_t kBits3LutChunkBytes = 256;
-/* The largest 8-bit table entry; sums of them stay exact in uint32. */
+/* Largest table entry with one plane (8-bit) and two planes (16-bit). */
 constexpr int kLutMaxEntry = 255;
+constexpr int kLutMaxEntry2 = 65535; /* 16000 * 65535 < 2^32: sums stay exact */
 constexpr size_t kLutHeaderBytes = 64;
 
 /*
@@ -62,36 +65,47 @@ struct LutHeader {
 	float qnorm;      /* |q| before normalization */
 	float scale;      /* table units per unit of <q_unit, x_hat> */
 	float offset_sum; /* sum of the per-unit offsets */
-	uint32_t pad[9];
+	uint32_t planes;  /* 1: 8-bit entries; 2: 16-bit entries as two byte planes */
+	uint32_t pad[8];
 };
 static_assert(sizeof(LutHeader) == kLutHeaderBytes, "LutHeader must be 64 bytes");
 
 /*
  * Scan kernels: add the table sums of n chunks into acc[32].  lut points at the
  * tables of the first chunk scanned.  Each returns exactly what the scalar one
- * does.
+ * does.  The suffix 2 marks the two-plane (16-bit entry) variants.
  */
-typedef void (*ScanKernel)(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
-						   uint32_t *acc);
-
-void tq_scan_nibble_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
-						   uint32_t *acc) noexcept;
-void tq_scan_bits3_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
-						  uint32_t *acc) noexcept;
-void tq_scan_nibble_simde(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
-						  uint32_t *acc) noexcept;
-void tq_scan_bits3_simde(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
-						 uint32_t *acc) noexcept;
-void tq_scan_nibble_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
-						   uint32_t *acc) noexcept;
-void tq_scan_bits3_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
-						  uint32_t *acc) noexcept;
+typedef void (*ScanKernel)(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc);
+#define TQ_DECLARE_KERNELS(isa)                                                                    \
+	void tq_scan_nibble_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,               \
+							  uint32_t *acc) noexcept;                                             \
+	void tq_scan_bits3_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,                \
+							 uint32_t *acc) noexcept;                                              \
+	void tq_scan_nibble2_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,              \
+							   uint32_t *acc) noexcept;                                            \
+	void tq_scan_bits3_2_##isa(const uint8_t *lut, const uint8_t *chunks, uint32_t n,              \
+							   uint32_t *acc) noexcept;
+TQ_DECLARE_KERNELS(scalar)
+TQ_DECLARE_KERNELS(simde)
+TQ_DECLARE_KERNELS(avx512)
+#undef TQ_DECLARE_KERNELS
 /* Whether the per-ISA files were compiled with their instruction sets. */
 bool tq_simde_compiled() noexcept;
 bool tq_avx512_compiled() noexcept;
 
-/* The kernel for this table's layout at the active SIMD level. */
-ScanKernel SelectScanKernel(uint32_t bits) noexcept;
+/* AVX-512 nibble kernels with VBMI + VNNI (vpermb + vpdpbusd), when the CPU has them. */
+void tq_scan_nibble_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+								uint32_t *acc) noexcept;
+void tq_scan_nibble2_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+								 uint32_t *acc) noexcept;
+/* Whether the AVX-512 level may use them (CPU support; tests can turn them off). */
+bool Avx512VnniSupported() noexcept;
+void SetAvx512Vnni(bool enabled) noexcept;
+
+/* The kernel for this table's layout and planes at the active SIMD level. */
+ScanKernel SelectScanKernel(uint32_t bits, uint32_t planes) noexcept;
+/* Table planes PrepareQuery uses for a bit width. */
+uint32_t LutPlanes(int bits) noexcept;
 
 /* Rotation internals (rotation.cpp). */
 void InitRotation(Quantizer *qz) noexcept;

@@ -14,31 +14,40 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/scan_internal.h"
+#include "scan_internal.h"
 
 namespace turboquant {
 
-/* Scalar nibble kernel (bits 1, 2, 4): four 16-entry tables per chunk. */
-void
-tq_scan_nibble_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+namespace {
+
+/* Scalar nibble kernel (bits 1, 2, 4): four 16-entry tables per chunk and plane. */
+template <int P>
+inline void
+ScanNibbleScalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc)
 {
 	for (uint32_t c = 0; c < n; c++) {
 		for (uint32_t j = 0; j < 4; j++) {
 			const uint8_t *g = chunks + 16 * j;
 			const uint8_t *t = lut + 16 * j;
 			for (uint32_t s = 0; s < 16; s++) {
-				acc[s] += t[g[s] & 15];
-				acc[s + 16] += t[g[s] >> 4];
+				uint32_t lo = g[s] & 15u, hi = g[s] >> 4;
+				acc[s] += t[lo];
+				acc[s + 16] += t[hi];
+				if (P == 2) {
+					acc[s] += (uint32_t) t[kNibbleLutChunkBytes + lo] << 8;
+					acc[s + 16] += (uint32_t) t[kNibbleLutChunkBytes + hi] << 8;
+				}
 			}
 		}
 		chunks += kNibbleChunkBytes;
-		lut += kNibbleLutChunkBytes;
+		lut += P * kNibbleLutChunkBytes;
 	}
 }
 
 /* Scalar 3-bit kernel: nibble plus two selector bits choose among four sub-tables. */
-void
-tq_scan_bits3_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+template <int P>
+inline void
+ScanBits3Scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc)
 {
 	for (uint32_t c = 0; c < n; c++) {
 		const uint8_t *sel = chunks + 64;
@@ -50,12 +59,44 @@ tq_scan_bits3_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint
 				uint32_t hi = s >> 4;
 				uint32_t b0 = (sel[8 * hi + (bit >> 3)] >> (bit & 7)) & 1u;
 				uint32_t b1 = (sel[8 * (2 + hi) + (bit >> 3)] >> (bit & 7)) & 1u;
-				acc[s] += lut[(b0 | (b1 << 1)) * 64 + 16 * j + nib];
+				uint32_t idx = (b0 | (b1 << 1)) * 64 + 16 * j + nib;
+				acc[s] += lut[idx];
+				if (P == 2)
+					acc[s] += (uint32_t) lut[kBits3LutChunkBytes + idx] << 8;
 			}
 		}
 		chunks += kBits3ChunkBytes;
-		lut += kBits3LutChunkBytes;
+		lut += P * kBits3LutChunkBytes;
 	}
+}
+
+} /* namespace */
+
+/* The reference kernels, one per layout and plane count. */
+void
+tq_scan_nibble_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+{
+	ScanNibbleScalar<1>(lut, chunks, n, acc);
+}
+
+void
+tq_scan_nibble2_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+					   uint32_t *acc) noexcept
+{
+	ScanNibbleScalar<2>(lut, chunks, n, acc);
+}
+
+void
+tq_scan_bits3_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
+{
+	ScanBits3Scalar<1>(lut, chunks, n, acc);
+}
+
+void
+tq_scan_bits3_2_scalar(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+					   uint32_t *acc) noexcept
+{
+	ScanBits3Scalar<2>(lut, chunks, n, acc);
 }
 
 namespace {
@@ -165,19 +206,53 @@ SimdLevelName(SimdLevel level) noexcept
 	return "unknown";
 }
 
-/* The kernel for a bit width at the active level. */
-ScanKernel
-SelectScanKernel(uint32_t bits) noexcept
+namespace {
+
+std::atomic<bool> g_vnni_enabled{true};
+
+} /* namespace */
+
+/* Whether the CPU runs the VBMI + VNNI nibble kernels (and this build has them). */
+bool
+Avx512VnniSupported() noexcept
 {
-	bool b3 = bits == 3;
-	switch (CurrentLevel()) {
-	case SimdLevel::kAvx512:
-		return b3 ? tq_scan_bits3_avx512 : tq_scan_nibble_avx512;
-	case SimdLevel::kSimde:
-		return b3 ? tq_scan_bits3_simde : tq_scan_nibble_simde;
-	default:
-		return b3 ? tq_scan_bits3_scalar : tq_scan_nibble_scalar;
+	if (!tq_avx512_compiled() || !LevelSupported(SimdLevel::kAvx512))
+		return false;
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vnni");
+#else
+	return false;
+#endif
+}
+
+/* Lets tests run the plain AVX-512BW nibble kernels on a VNNI machine. */
+void
+SetAvx512Vnni(bool enabled) noexcept
+{
+	g_vnni_enabled.store(enabled, std::memory_order_relaxed);
+}
+
+/* The kernel for a layout and plane count at the active level. */
+ScanKernel
+SelectScanKernel(uint32_t bits, uint32_t planes) noexcept
+{
+	int k = (bits == 3 ? 1 : 0) + (planes == 2 ? 2 : 0);
+	static const ScanKernel table[3][4] = {
+		{tq_scan_nibble_scalar, tq_scan_bits3_scalar, tq_scan_nibble2_scalar,
+		 tq_scan_bits3_2_scalar},
+		{tq_scan_nibble_simde, tq_scan_bits3_simde, tq_scan_nibble2_simde, tq_scan_bits3_2_simde},
+		{tq_scan_nibble_avx512, tq_scan_bits3_avx512, tq_scan_nibble2_avx512,
+		 tq_scan_bits3_2_avx512},
+	};
+	int level = (int) CurrentLevel();
+	if (level < 0 || level > 2)
+		level = 0;
+	if (level == 2 && bits != 3 && g_vnni_enabled.load(std::memory_order_relaxed)) {
+		static const bool vnni = Avx512VnniSupported();
+		if (vnni)
+			return planes == 2 ? tq_scan_nibble2_vnni_avx512 : tq_scan_nibble_vnni_avx512;
 	}
+	return table[level][k];
 }
 
 } /* namespace turboquant */

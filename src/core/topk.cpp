@@ -8,7 +8,7 @@
  */
 #include <cmath>
 
-#include "core/turboquant.h"
+#include "turboquant.h"
 
 namespace turboquant {
 

@@ -18,7 +18,10 @@ CREATE FUNCTION tqvector_recv(internal, oid, integer) RETURNS tqvector
 CREATE FUNCTION tqvector_send(tqvector) RETURNS bytea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- Floats do not compress: store uncompressed (moved out of line when large).
+-- STORAGE main keeps vectors in the row up to about 2,000 dimensions (moved
+-- out of line only when the row would not fit a page): the index re-ranks by
+-- fetching rows, and an out-of-line vector costs a TOAST index lookup.
+-- Floats rarely compress; pglz gives up on them after its first kilobyte.
 CREATE TYPE tqvector (
 	INPUT = tqvector_in,
 	OUTPUT = tqvector_out,
@@ -28,7 +31,7 @@ CREATE TYPE tqvector (
 	SEND = tqvector_send,
 	INTERNALLENGTH = VARIABLE,
 	ALIGNMENT = int4,
-	STORAGE = external
+	STORAGE = main
 );
 
 COMMENT ON TYPE tqvector IS 'vector of 1 to 16000 finite float4 values, pgvector text form [1,2,3]';

@@ -195,12 +195,17 @@ TEST(Rotation, FastToBuildAndApply)
 		AlignedBuf mem(QuantizerSize(dim, 4));
 		auto t0 = std::chrono::steady_clock::now();
 		ASSERT_TRUE(QuantizerInit(mem.p, dim, 4, 5));
-		double init_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+		double init_ms =
+			std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+				.count();
 		std::vector<float> x(dim, 1.0f), r(QuantizerLayout(warm.q).padded_dim);
 		t0 = std::chrono::steady_clock::now();
 		for (int i = 0; i < 20; i++)
 			Rotate(warm.q, x.data(), r.data(), warm.scratch.data());
-		double rot_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / 20;
+		double rot_us =
+			std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+				.count() /
+			20;
 		std::printf("dim %u: QuantizerInit %.3f ms, Rotate %.1f us, blob %zu bytes\n", dim, init_ms,
 					rot_us, QuantizerSize(dim, 4));
 		EXPECT_LT(init_ms, 5.0);
@@ -330,7 +335,8 @@ TEST(Encode, MseMatchesTheory)
 			double theory = QuantizerCodebook(qz.q).mse_per_coordinate * l.padded_dim;
 			/* Padding coordinates of R u are real coordinates too: mse over dim <= total. */
 			EXPECT_LT(mse, theory * 1.06) << "dim " << dim << " bits " << bits;
-			EXPECT_GT(mse, theory * (double) dim / l.padded_dim * 0.9) << "dim " << dim << " bits " << bits;
+			EXPECT_GT(mse, theory * (double) dim / l.padded_dim * 0.9)
+				<< "dim " << dim << " bits " << bits;
 		}
 	}
 }
@@ -443,7 +449,7 @@ TEST(TopK, MatchesSort)
 		TopKInit(&t, d.data(), id.data(), k);
 		for (uint64_t i = 0; i < 1000; i++) {
 			float v = (float) (rng.Next() % 50); /* many ties */
-			uint64_t ident = 1000 - i;            /* ids arrive in descending order */
+			uint64_t ident = 1000 - i;           /* ids arrive in descending order */
 			all.push_back({v, ident});
 			if (TopKAccepts(&t, v))
 				TopKPush(&t, v, ident);

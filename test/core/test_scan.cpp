@@ -5,6 +5,7 @@
  */
 #include <gtest/gtest.h>
 
+#include "core/scan_internal.h" /* to build one-plane tables from two-plane ones */
 #include "test_util.h"
 
 using namespace turboquant;
@@ -15,12 +16,38 @@ using tqtest::Rng;
 namespace {
 
 const uint32_t kDims[] = {1, 3, 7, 8, 16, 17, 24, 31, 33, 200, 300, 768, 1536, 3072, 4096, 16000};
-const SimdLevel kLevels[] = {SimdLevel::kScalar, SimdLevel::kSimde, SimdLevel::kAvx512};
 
 /* Restores the automatic level after a test that forces one. */
 struct LevelGuard {
-	~LevelGuard() { SetSimdLevel(SimdLevel::kAuto); }
+	~LevelGuard()
+	{
+		SetSimdLevel(SimdLevel::kAuto);
+		SetAvx512Vnni(true);
+	}
 };
+
+/* Kernel variants to compare: each SIMD level, and AVX-512 without VNNI too. */
+struct Variant {
+	SimdLevel level;
+	bool vnni;
+	const char *name;
+};
+const Variant kVariants[] = {{SimdLevel::kScalar, false, "scalar"},
+							 {SimdLevel::kSimde, false, "simde"},
+							 {SimdLevel::kAvx512, false, "avx512bw"},
+							 {SimdLevel::kAvx512, true, "avx512vnni"}};
+
+/* Forces a variant; false when this CPU cannot run it. */
+bool
+UseVariant(const Variant &v)
+{
+	if (v.vnni && !Avx512VnniSupported())
+		return false;
+	if (!SetSimdLevel(v.level))
+		return false;
+	SetAvx512Vnni(v.vnni);
+	return true;
+}
 
 enum class CodeKind { kRandom, kAllMax, kAllZero, kAlternating };
 
@@ -54,9 +81,24 @@ FillBlock(const Layout &l, CodeKind kind, uint64_t seed, uint8_t *block)
 	return codes;
 }
 
-/* A query lut for a random (or adversarial) query. */
+/* Rewrites a two-plane lut in place as one plane (keeping the low bytes). */
 void
-MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut)
+ToOnePlane(uint8_t *lut)
+{
+	LutHeader *h = reinterpret_cast<LutHeader *>(lut);
+	if (h->planes != 2)
+		return;
+	uint32_t half = h->lut_chunk_bytes / 2;
+	uint8_t *t = lut + kLutHeaderBytes;
+	for (uint32_t c = 0; c < h->n_chunks; c++)
+		std::memmove(t + (size_t) c * half, t + (size_t) c * h->lut_chunk_bytes, half);
+	h->planes = 1;
+	h->lut_chunk_bytes = half;
+}
+
+/* A query lut for a random (or adversarial) query, with the given planes. */
+void
+MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut, uint32_t planes = 2)
 {
 	const Layout &l = qz.L();
 	Rng rng(seed);
@@ -67,12 +109,15 @@ MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut)
 	PrepareQuery(qz.q, Metric::kInnerProduct, q.data(), lut, scratch.data());
 	if (all_max)
 		std::memset(lut + 64, 255, QueryLutSize(qz.q) - 64);
+	if (planes == 1)
+		ToOnePlane(lut);
 }
 
 std::vector<uint32_t>
 ScanAt(SimdLevel level, const uint8_t *lut, const uint8_t *block, uint32_t n_chunks)
 {
 	EXPECT_TRUE(SetSimdLevel(level));
+	SetAvx512Vnni(false);
 	std::vector<uint32_t> acc(kBlockVectors, 0);
 	ScanChunks(lut, block, 0, n_chunks, acc.data());
 	return acc;
@@ -127,23 +172,30 @@ TEST(Scan, AllLevelsEqualScalar)
 			AlignedBuf lut(QueryLutSize(qz.q));
 			for (CodeKind kind : {CodeKind::kRandom, CodeKind::kAllMax, CodeKind::kAllZero,
 								  CodeKind::kAlternating}) {
-				for (bool all_max : {false, true}) {
+				for (int variant = 0; variant < 4; variant++) {
+					bool all_max = variant & 1;
+					uint32_t planes = variant & 2 ? 1 : 2;
 					FillBlock(l, kind, dim + bits, block.p);
-					MakeLut(qz, dim * 3 + bits, all_max, lut.p);
+					MakeLut(qz, dim * 3 + bits, all_max, lut.p, planes);
 					auto want = ScanAt(SimdLevel::kScalar, lut.p, block.p, l.n_chunks);
 					if (all_max) {
-						/* Every unit adds 255: the largest possible sum. */
+						/* Every unit adds the largest entry: the largest possible sum. */
+						uint32_t max_entry = planes == 2 ? 65535u : 255u;
 						uint32_t units = l.bits == 3 ? l.padded_dim / 2
-										 : l.padded_dim / (l.bits == 4 ? 1 : l.bits == 2 ? 2 : 4);
+													 : l.padded_dim / (l.bits == 4   ? 1
+																	   : l.bits == 2 ? 2
+																					 : 4);
 						for (uint32_t s = 0; s < kBlockVectors; s++)
-							ASSERT_EQ(want[s], 255u * units);
+							ASSERT_EQ(want[s], max_entry * units);
 					}
-					for (SimdLevel level : kLevels) {
-						if (!SetSimdLevel(level))
+					for (const Variant &v : kVariants) {
+						if (!UseVariant(v))
 							continue;
-						auto got = ScanAt(level, lut.p, block.p, l.n_chunks);
-						ASSERT_EQ(want, got) << SimdLevelName(level) << " bits " << bits << " dim "
-											 << dim << " kind " << (int) kind << " max " << all_max;
+						std::vector<uint32_t> got(kBlockVectors, 0);
+						ScanChunks(lut.p, block.p, 0, l.n_chunks, got.data());
+						ASSERT_EQ(want, got)
+							<< v.name << " bits " << bits << " dim " << dim << " kind "
+							<< (int) kind << " max " << all_max << " planes " << planes;
 						compared++;
 					}
 				}
@@ -167,23 +219,24 @@ TEST(Scan, ChunkSplitsSumToWhole)
 			AlignedBuf block(l.block_bytes);
 			AlignedBuf lut(QueryLutSize(qz.q));
 			FillBlock(l, CodeKind::kRandom, dim, block.p);
-			MakeLut(qz, dim, false, lut.p);
-			for (SimdLevel level : kLevels) {
-				if (!SetSimdLevel(level))
-					continue;
-				std::vector<uint32_t> whole(kBlockVectors, 0), parts(kBlockVectors, 0);
-				ScanChunks(lut.p, block.p, 0, l.n_chunks, whole.data());
-				/* Copy pieces to separate buffers, as if on different pages. */
-				uint32_t c = 0;
-				while (c < l.n_chunks) {
-					uint32_t n = 1 + (uint32_t) (rng.Next() % (l.n_chunks - c));
-					std::vector<uint8_t> page(block.p + (size_t) c * l.chunk_bytes,
-											  block.p + (size_t) (c + n) * l.chunk_bytes);
-					ScanChunks(lut.p, page.data(), c, n, parts.data());
-					c += n;
+			for (uint32_t planes : {2u, 1u})
+				for (const Variant &v : kVariants) {
+					MakeLut(qz, dim, false, lut.p, planes);
+					if (!UseVariant(v))
+						continue;
+					std::vector<uint32_t> whole(kBlockVectors, 0), parts(kBlockVectors, 0);
+					ScanChunks(lut.p, block.p, 0, l.n_chunks, whole.data());
+					/* Copy pieces to separate buffers, as if on different pages. */
+					uint32_t c = 0;
+					while (c < l.n_chunks) {
+						uint32_t n = 1 + (uint32_t) (rng.Next() % (l.n_chunks - c));
+						std::vector<uint8_t> page(block.p + (size_t) c * l.chunk_bytes,
+												  block.p + (size_t) (c + n) * l.chunk_bytes);
+						ScanChunks(lut.p, page.data(), c, n, parts.data());
+						c += n;
+					}
+					ASSERT_EQ(whole, parts) << v.name << " bits " << bits << " dim " << dim;
 				}
-				ASSERT_EQ(whole, parts) << SimdLevelName(level) << " bits " << bits << " dim " << dim;
-			}
 		}
 	}
 }
@@ -218,8 +271,16 @@ TEST(Scan, AccumulatorsEstimateFloatScore)
 			double widest = 0;
 			for (uint32_t i = 0; i < l.padded_dim; i++)
 				widest = std::fmax(widest, std::fabs(qr[i]) / qn);
-			double units = bits == 3 ? l.padded_dim / 2.0 : l.padded_dim / (bits == 4 ? 1.0 : bits == 2 ? 2.0 : 4.0);
-			double step = widest * (cb.centroid[(1 << bits) - 1] - cb.centroid[0]) * (bits == 4 ? 1 : bits == 1 ? 4 : 2) / 255.0;
+			double units = bits == 3 ? l.padded_dim / 2.0
+									 : l.padded_dim / (bits == 4   ? 1.0
+													   : bits == 2 ? 2.0
+																   : 4.0);
+			uint32_t planes = reinterpret_cast<const LutHeader *>(lut.p)->planes;
+			double step = widest * (cb.centroid[(1 << bits) - 1] - cb.centroid[0]) *
+						  (bits == 4   ? 1
+						   : bits == 1 ? 4
+									   : 2) /
+						  (planes == 2 ? 65535.0 : 255.0);
 			double bound = 0.5 * step * units + 1e-4;
 			for (uint32_t s = 0; s < kBlockVectors; s++) {
 				double exact = 0;

@@ -20,22 +20,21 @@ namespace tqtest {
 /* xorshift-based generator: reproducible test inputs without std distributions. */
 struct Rng {
 	uint64_t s;
-	explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ULL + 1) {}
-	uint64_t
-	Next()
+	explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ULL + 1)
+	{
+	}
+	uint64_t Next()
 	{
 		uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
 		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
 		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
 		return z ^ (z >> 31);
 	}
-	double
-	Uniform()
+	double Uniform()
 	{
 		return (Next() >> 11) * (1.0 / 9007199254740992.0);
 	}
-	double
-	Gauss()
+	double Gauss()
 	{
 		double u1 = Uniform(), u2 = Uniform();
 		if (u1 < 1e-300)
@@ -53,7 +52,10 @@ struct AlignedBuf {
 		p = static_cast<uint8_t *>(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64));
 		std::memset(p, 0, (bytes + 63) / 64 * 64 + 64);
 	}
-	~AlignedBuf() { std::free(p); }
+	~AlignedBuf()
+	{
+		std::free(p);
+	}
 	AlignedBuf(const AlignedBuf &) = delete;
 	AlignedBuf &operator=(const AlignedBuf &) = delete;
 };
@@ -70,8 +72,7 @@ struct Qz {
 		q = reinterpret_cast<const turboquant::Quantizer *>(mem->p);
 		scratch.resize(turboquant::ScratchFloats(q));
 	}
-	const turboquant::Layout &
-	L() const
+	const turboquant::Layout &L() const
 	{
 		return turboquant::QuantizerLayout(q);
 	}

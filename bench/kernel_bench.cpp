@@ -1,0 +1,159 @@
+/*
+ * kernel_bench.cpp — single-query scan speed of each SIMD level.
+ *
+ * For bits in {2, 3, 4} and d in {768, 1536, 3072}: random codes for N
+ * vectors (default 100,000; -n N), one query's tables, and the time per vector
+ * of ScanBlocks (scan + estimate) at every level this CPU runs, beside the
+ * time to merely read the same bytes (a 64-bit sum over the codes: the
+ * memory-bound floor).  A second table repeats a small working set (4,096
+ * vectors, codes in cache) many times.  Not part of the test suite.
+ *
+ *   bench/kernel_bench [-n N] [-c CACHED_N] [-r REPEATS]
+ */
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "core/turboquant.h"
+
+using namespace turboquant;
+
+namespace {
+
+struct Rng {
+	uint64_t s;
+	uint64_t Next()
+	{
+		uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+		return z ^ (z >> 31);
+	}
+};
+
+double
+Now()
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+		.count();
+}
+
+/* Reads every byte (as 64-bit words); the result is printed so it is not optimised away. */
+uint64_t
+ReadBytes(const uint8_t *p, size_t n)
+{
+	const uint64_t *w = reinterpret_cast<const uint64_t *>(p);
+	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	size_t i = 0, nw = n / 8;
+	for (; i + 4 <= nw; i += 4) {
+		s0 += w[i];
+		s1 += w[i + 1];
+		s2 += w[i + 2];
+		s3 += w[i + 3];
+	}
+	for (; i < nw; i++)
+		s0 += w[i];
+	return s0 + s1 + s2 + s3;
+}
+
+/* One table: ns/vector per level plus the read floor, for n vectors repeated `reps` times. */
+void
+RunTable(const char *title, size_t n, int reps)
+{
+	std::printf("\n%s: N = %zu vectors, %d repetition(s), ns per vector per query\n", title, n,
+				reps);
+	std::printf("%5s %5s %9s %10s %10s %10s %10s\n", "bits", "dim", "bytes/vec", "read", "scalar",
+				"simde", "avx512");
+	volatile uint64_t sink = 0;
+	for (int bits : {2, 3, 4}) {
+		for (uint32_t dim : {768u, 1536u, 3072u}) {
+			size_t qsize = QuantizerSize(dim, bits);
+			uint8_t *qmem = static_cast<uint8_t *>(std::aligned_alloc(64, (qsize + 63) / 64 * 64));
+			QuantizerInit(qmem, dim, bits, 1);
+			const Quantizer *qz = reinterpret_cast<const Quantizer *>(qmem);
+			const Layout &l = QuantizerLayout(qz);
+			size_t nb = (n + kBlockVectors - 1) / kBlockVectors;
+			size_t bytes = nb * l.block_bytes;
+			uint8_t *blocks =
+				static_cast<uint8_t *>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+			Rng rng{(uint64_t) dim * 7 + bits};
+			for (size_t i = 0; i < bytes; i += 8) {
+				uint64_t v = rng.Next();
+				std::memcpy(blocks + i, &v, std::min<size_t>(8, bytes - i));
+			}
+			std::vector<float> norms(nb * kBlockVectors, 1.0f), factors(nb * kBlockVectors, 1.0f),
+				out(nb * kBlockVectors), q(dim), scratch(ScratchFloats(qz));
+			for (auto &v : q)
+				v = (float) ((rng.Next() >> 11) * (1.0 / 9007199254740992.0) - 0.5);
+			size_t lsize = QueryLutSize(qz);
+			uint8_t *lut = static_cast<uint8_t *>(std::aligned_alloc(64, (lsize + 63) / 64 * 64));
+			PrepareQuery(qz, Metric::kCosine, q.data(), lut, scratch.data());
+
+			double vecs = (double) nb * kBlockVectors * reps;
+			/* Warm up, then best of 3. */
+			auto best = [&](auto fn) {
+				fn();
+				double b = 1e30;
+				for (int t = 0; t < 3; t++) {
+					double t0 = Now();
+					fn();
+					b = std::min(b, Now() - t0);
+				}
+				return b * 1e9 / vecs;
+			};
+			double read_ns = best([&] {
+				for (int r = 0; r < reps; r++)
+					sink = sink + ReadBytes(blocks, bytes);
+			});
+			double lv[3] = {-1, -1, -1};
+			for (int level = 0; level < 3; level++) {
+				if (!SetSimdLevel((SimdLevel) level))
+					continue;
+				lv[level] = best([&] {
+					for (int r = 0; r < reps; r++)
+						ScanBlocks(lut, blocks, nb, norms.data(), factors.data(), out.data());
+				});
+			}
+			SetSimdLevel(SimdLevel::kAuto);
+			std::printf("%5d %5u %9u %10.2f", bits, dim, l.block_bytes / kBlockVectors, read_ns);
+			for (double v : lv) {
+				if (v < 0)
+					std::printf(" %10s", "n/a");
+				else
+					std::printf(" %10.2f", v);
+			}
+			std::printf("\n");
+			std::free(lut);
+			std::free(blocks);
+			std::free(qmem);
+		}
+	}
+	if (sink == 42)
+		std::printf("\n");
+}
+
+} /* namespace */
+
+int
+main(int argc, char **argv)
+{
+	size_t n = 100000, cached = 4096;
+	int reps = 0;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (std::strcmp(argv[i], "-n") == 0)
+			n = std::strtoull(argv[i + 1], nullptr, 10);
+		else if (std::strcmp(argv[i], "-c") == 0)
+			cached = std::strtoull(argv[i + 1], nullptr, 10);
+		else if (std::strcmp(argv[i], "-r") == 0)
+			reps = std::atoi(argv[i + 1]);
+	}
+	if (reps <= 0)
+		reps = (int) std::max<size_t>(1, n / cached);
+	std::printf("turboquant kernel bench; best level on this CPU: %s\n",
+				SimdLevelName(BestSimdLevel()));
+	RunTable("Codes from memory", n, 1);
+	RunTable("Codes in cache", cached, reps);
+	return 0;
+}
