@@ -42,8 +42,9 @@ def charts(doc, stem):
                 style["marker"] = "s" if "tqvector" in label else "x"
             if engine == "turboquant":
                 style["linestyle"] = {"b=2": ":", "b=3": "--"}.get(label.split()[1] if " " in label else "", "-")
-            xs = [r["recall"] for r in rows]
-            ys = [r["qps"] for r in rows]
+            pts = sorted((r["recall"], r["qps"]) for r in rows)   # a sweep, drawn left to right
+            xs = [p[0] for p in pts]
+            ys = [p[1] for p in pts]
             ax.plot(xs, ys, label=label, **style)
         ax.set_xlabel(f"recall@{k}")
         ax.set_ylabel("queries per second (1 client, log)")
