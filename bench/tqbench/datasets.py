@@ -42,21 +42,23 @@ def _read_vecs(path, value_dtype, mmap):
     n = size // row
     raw = (np.memmap(path, dtype=np.uint8, mode="r", shape=(n, row)) if mmap
            else np.fromfile(path, dtype=np.uint8).reshape(n, row))
-    dims = raw[:, :4].copy().view("<i4").ravel()
-    if not np.all(dims == dim):
+    # A memory-mapped file is checked at its ends only, so a prefix of a huge file stays cheap.
+    heads = raw[[0, n - 1], :4] if mmap else raw[:, :4]
+    if not np.all(np.ascontiguousarray(heads).view("<i4") == dim):
         raise ValueError(f"{path}: rows have different dimensions")
-    vals = np.ascontiguousarray(raw[:, 4:]).view(np.dtype(value_dtype).newbyteorder("<"))
-    return vals.reshape(n, dim)
+    # A view (no copy): the value columns of every row, reinterpreted.
+    return raw[:, 4:].view(np.dtype(value_dtype).newbyteorder("<"))
 
 
 def read_fvecs(path, mmap=False):
-    """float32 matrix from an .fvecs file."""
-    return _read_vecs(path, np.float32, mmap).astype(np.float32, copy=False)
+    """float32 matrix from an .fvecs file (a read-only strided view of the file when mmap)."""
+    a = _read_vecs(path, np.float32, mmap)
+    return a if mmap else np.ascontiguousarray(a, dtype=np.float32)
 
 
 def read_ivecs(path, mmap=False):
     """int32 matrix from an .ivecs file."""
-    return _read_vecs(path, np.int32, mmap).astype(np.int32, copy=False)
+    return np.ascontiguousarray(_read_vecs(path, np.int32, mmap), dtype=np.int32)
 
 
 def read_bvecs(path, mmap=False):
@@ -88,18 +90,23 @@ def write_bvecs(path, arr):
 
 
 def read_vectors(path, mmap=False):
-    """Any supported vector file (.fvecs, .bvecs, .npy) as a float32 matrix."""
+    """Any supported vector file (.fvecs, .bvecs, .npy) as a float32 matrix.
+
+    With mmap the result may be a read-only view in the file's own dtype (uint8 for .bvecs):
+    slice it first, then convert, so a prefix of a huge file costs only the prefix.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".fvecs":
         return read_fvecs(path, mmap)
     if suffix == ".bvecs":
-        return read_bvecs(path, mmap).astype(np.float32)
+        a = read_bvecs(path, mmap)
+        return a if mmap else a.astype(np.float32)
     if suffix == ".npy":
         arr = np.load(path, mmap_mode="r" if mmap else None)
         if arr.ndim != 2:
             raise ValueError(f"{path}: expected a 2-D array, got shape {arr.shape}")
-        return np.ascontiguousarray(arr, dtype=np.float32)
+        return arr if mmap else np.ascontiguousarray(arr, dtype=np.float32)
     raise ValueError(f"{path}: unsupported vector file (use .fvecs, .bvecs or .npy)")
 
 
@@ -268,8 +275,8 @@ def load_folder(folder, metric, name=None):
         if (folder / (gt_name + ext)).exists():
             gt = read_ids(folder / (gt_name + ext))
             break
-    return Dataset(name or folder.name, read_vectors(base_p), read_vectors(query_p), metric, gt,
-                   {"source": str(folder)})
+    return Dataset(name or folder.name, read_vectors(base_p, mmap=True), read_vectors(query_p, mmap=True),
+                   metric, gt, {"source": str(folder)})
 
 
 def load(spec: str, metric: str, *, n=None, nq=None, data_dir=DEFAULT_DATA_DIR,
@@ -290,7 +297,7 @@ def load(spec: str, metric: str, *, n=None, nq=None, data_dir=DEFAULT_DATA_DIR,
     if spec == "files" or base is not None:
         if base is None or query is None:
             raise ValueError("--base and --query are both needed")
-        ds = Dataset(Path(base).stem, read_vectors(base), read_vectors(query), metric,
+        ds = Dataset(Path(base).stem, read_vectors(base, mmap=True), read_vectors(query, mmap=True), metric,
                      read_ids(gt) if gt else None, {"source": str(base)})
         return _limit(ds, n, nq)
     if spec in NAMED_SETS:

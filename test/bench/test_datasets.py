@@ -25,6 +25,7 @@ def test_bvecs_round_trip(tmp_path):
     a = np.random.default_rng(3).integers(0, 256, size=(11, 128)).astype(np.uint8)
     datasets.write_bvecs(tmp_path / "a.bvecs", a)
     np.testing.assert_array_equal(datasets.read_bvecs(tmp_path / "a.bvecs"), a)
+    np.testing.assert_array_equal(datasets.read_bvecs(tmp_path / "a.bvecs", mmap=True), a)
     v = datasets.read_vectors(tmp_path / "a.bvecs")
     assert v.dtype == np.float32
     np.testing.assert_array_equal(v, a.astype(np.float32))
@@ -61,6 +62,15 @@ def test_hdf5_round_trip_and_metric(tmp_path):
     assert ds.gt is not None and ds.n == 50 and ds.nq == 4
     # Neighbours for another metric are not reused.
     assert datasets.load(str(tmp_path / "s.hdf5"), "l2").gt is None
+
+
+def test_bvecs_folder_prefix_is_float32(tmp_path):
+    rng = np.random.default_rng(9)
+    datasets.write_bvecs(tmp_path / "base.bvecs", rng.integers(0, 256, size=(30, 8)))
+    datasets.write_bvecs(tmp_path / "query.bvecs", rng.integers(0, 256, size=(4, 8)))
+    ds = datasets.load(str(tmp_path), "l2", n=10)
+    assert ds.base.dtype == np.float32 and ds.base.shape == (10, 8) and ds.base.flags.c_contiguous
+    np.testing.assert_array_equal(ds.base, datasets.read_bvecs(tmp_path / "base.bvecs")[:10])
 
 
 def test_folder_dataset_and_limits(tmp_path):
