@@ -283,7 +283,7 @@ def main(argv=None):
     m = envinfo.machine()
     doc = {"format": "turboquant-kernel-bench/1", "started_at": started.isoformat(timespec="seconds"),
            "duration_s": time.perf_counter() - t_start,
-           "command": "python3 bench/kernel_bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "command": " ".join(["python3 bench/kernel_bench.py"] + list(argv if argv is not None else sys.argv[1:])),
            "args": vars(args), "machine": m, "hardware": envinfo.hardware_line(m),
            "libraries": envinfo.libraries(), "source": envinfo.source(),
            "simd": core.simd() if core else None, "threads": [int(x) for x in args.threads.split(",")],

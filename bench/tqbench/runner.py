@@ -529,7 +529,7 @@ def main(argv=None):
     m = envinfo.machine()
     out = {"format": "turboquant-bench/1", "started_at": started.isoformat(timespec="seconds"),
            "duration_s": time.perf_counter() - t_start,
-           "command": "python3 bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+           "command": " ".join(["python3 bench/run.py"] + list(argv if argv is not None else sys.argv[1:])),
            "args": vars(args), "machine": m, "hardware": envinfo.hardware_line(m),
            "libraries": envinfo.libraries(), "source": envinfo.source(), "server": where,
            "installed_extension_libraries": libs_before,
