@@ -192,12 +192,14 @@ TqScanStripePage(IndexScanDesc scan, TqScanOpaque so, uint32 stripe, uint32 page
 	}
 	if (n > 0)
 	{
-		for (uint32 g = 0; g < geo->groups; g++)
+		/* the groups' slices follow each other on the page */
+		const uint8 *chunks = TqPageGroupChunks(page, geo, pageno, 0);
+		size_t		slice = (size_t) n * geo->chunk_bytes;
+
+		for (uint32 g = 0; g < geo->groups; g++, chunks += slice)
 		{
-			if (so->used[g] == 0)
-				continue;
-			turboquant::ScanChunks(so->lut, TqPageGroupChunks(page, geo, pageno, g), first, n,
-								   so->acc + g * kBlockVectors);
+			if (so->used[g] != 0)
+				turboquant::ScanChunks(so->lut, chunks, first, n, so->acc + g * kBlockVectors);
 		}
 	}
 	UnlockReleaseBuffer(buf);

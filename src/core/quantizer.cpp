@@ -29,6 +29,10 @@
  *   exactly the byte-lane of slot t of pair j in a 512-bit register, i.e. an
  *   AVX-512 mask register, ready for masked shuffles.  A chunk is 4 pairs =
  *   64 nibble bytes + 32 selector bytes = 96 bytes, exactly 3 bits per dim.
+ *   Its tables come twice per plane: as 4 sub-tables of 4 pairs x 16 (for
+ *   in-lane shuffles), then as 4 pairs x 64 (index s << 4 | nib) for the
+ *   AVX-512 VBMI kernel, whose vpermb looks a pair up in one instruction
+ *   (masked shuffles over sub-tables cost twice as many lookups).
  *
  * Query tables.  The query is normalized and rotated once; each unit gets its
  * 16 (or 4 x 16) float entries e = sum_i q_i * centroid[code_i], then is
@@ -455,6 +459,13 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 			t[at] = (uint8_t) (iv & 0xFF);
 			if (h->planes == 2)
 				t[plane_bytes + at] = (uint8_t) (iv >> 8);
+			if (l.bits == 3) {
+				/* The same entries again, pair by pair (64j + k), for the VBMI kernel. */
+				size_t pat = kBits3PairTablesOffset + 64 * j + k;
+				t[pat] = (uint8_t) (iv & 0xFF);
+				if (h->planes == 2)
+					t[plane_bytes + pat] = (uint8_t) (iv >> 8);
+			}
 		}
 	}
 }

@@ -237,6 +237,95 @@ ScanNibbleVnni(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *
 	_mm512_storeu_si512(acc + 16, _mm512_add_epi32(_mm512_loadu_si512(acc + 16), hi));
 }
 
+/*
+ * One chunk of the VBMI + VNNI 3-bit kernel, on the per-pair tables (the
+ * second half of each plane: pair j's 64 entries at 256 + 64j, indexed by
+ * s << 4 | nib, so one vpermb looks up any byte of pair j).  The selector
+ * bits join the nibbles as bits 4 and 5 with masked byte adds (the masks are
+ * in layout order).  Two vpermt2b then gather 2 pairs x 32 slots per
+ * register, dword m = [m p0, m p1, m+16 p0, m+16 p1] and [m+16 p2, m+16 p3,
+ * m p2, m p3]; each register is looked up with one vpermb and one merge-
+ * masked vpermb (odd bytes: the second pair), and a word blend of the two
+ * results gives dwords of one slot's four pairs, which vpdpbusd sums exactly
+ * into uint32 lanes.  Per chunk and plane: 4 lookups, 2 blends, 2 dot
+ * products, plus 11 shared instructions.
+ */
+template <int P>
+TQ_TARGET_VNNI inline void
+Bits3VnniStep(const uint8_t *lut, const uint8_t *chunk, __m512i g01, __m512i g23, __m512i m0f,
+			  __m512i ones, __m512i *al, __m512i *ah)
+{
+	const __m512i c10 = _mm512_set1_epi8(0x10);
+	const __m512i c20 = _mm512_set1_epi8(0x20);
+	const __mmask64 odd = 0xAAAAAAAAAAAAAAAAull;
+	__m512i v = _mm512_loadu_si512(chunk);
+	__mmask64 a0 = _cvtu64_mask64(LoadU64(chunk + 64)), a1 = _cvtu64_mask64(LoadU64(chunk + 72));
+	__mmask64 b0 = _cvtu64_mask64(LoadU64(chunk + 80)), b1 = _cvtu64_mask64(LoadU64(chunk + 88));
+	__m512i il = _mm512_and_si512(v, m0f);
+	__m512i ih = _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f);
+	il = _mm512_mask_add_epi8(il, a0, il, c10);
+	ih = _mm512_mask_add_epi8(ih, a1, ih, c10);
+	il = _mm512_mask_add_epi8(il, b0, il, c20);
+	ih = _mm512_mask_add_epi8(ih, b1, ih, c20);
+	__m512i x01 = _mm512_permutex2var_epi8(il, g01, ih);
+	__m512i x23 = _mm512_permutex2var_epi8(il, g23, ih);
+	for (int p = 0; p < P; p++) {
+		const uint8_t *tp = lut + p * kBits3LutChunkBytes + kBits3PairTablesOffset;
+		__m512i r01 = _mm512_permutexvar_epi8(x01, _mm512_loadu_si512(tp));
+		r01 = _mm512_mask_permutexvar_epi8(r01, odd, x01, _mm512_loadu_si512(tp + 64));
+		__m512i r23 = _mm512_permutexvar_epi8(x23, _mm512_loadu_si512(tp + 128));
+		r23 = _mm512_mask_permutexvar_epi8(r23, odd, x23, _mm512_loadu_si512(tp + 192));
+		__m512i yl = _mm512_mask_blend_epi16(0xAAAAAAAAu, r01, r23);
+		__m512i yh = _mm512_mask_blend_epi16(0xAAAAAAAAu, r23, r01);
+		al[p] = _mm512_dpbusd_epi32(al[p], yl, ones);
+		ah[p] = _mm512_dpbusd_epi32(ah[p], yh, ones);
+	}
+}
+
+/* VBMI + VNNI 3-bit kernel with P planes; uint32 sums need no flush. */
+template <int P>
+TQ_TARGET_VNNI inline void
+ScanBits3Vnni(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc)
+{
+	/* Gathers from il (bytes 0..63) and ih (64..127): byte 16j + t is slot t (t+16) of pair j. */
+	alignas(64) uint8_t g01_bytes[64], g23_bytes[64];
+	for (int m = 0; m < 16; m++) {
+		const uint8_t b01[4] = {(uint8_t) m, (uint8_t) (16 + m), (uint8_t) (64 + m),
+								(uint8_t) (80 + m)};
+		const uint8_t b23[4] = {(uint8_t) (96 + m), (uint8_t) (112 + m), (uint8_t) (32 + m),
+								(uint8_t) (48 + m)};
+		for (int k = 0; k < 4; k++) {
+			g01_bytes[4 * m + k] = b01[k];
+			g23_bytes[4 * m + k] = b23[k];
+		}
+	}
+	const __m512i g01 = _mm512_load_si512(g01_bytes), g23 = _mm512_load_si512(g23_bytes);
+	const __m512i m0f = _mm512_set1_epi8(0x0f);
+	const __m512i ones = _mm512_set1_epi8(1);
+	__m512i al0[P], ah0[P], al1[P], ah1[P];
+	for (int p = 0; p < P; p++)
+		al0[p] = ah0[p] = al1[p] = ah1[p] = _mm512_setzero_si512();
+	uint32_t c = 0;
+	for (; c + 2 <= n; c += 2) {
+		Bits3VnniStep<P>(lut, chunks, g01, g23, m0f, ones, al0, ah0);
+		Bits3VnniStep<P>(lut + P * kBits3LutChunkBytes, chunks + kBits3ChunkBytes, g01, g23, m0f,
+						 ones, al1, ah1);
+		chunks += 2 * kBits3ChunkBytes;
+		lut += 2 * P * kBits3LutChunkBytes;
+	}
+	if (c < n)
+		Bits3VnniStep<P>(lut, chunks, g01, g23, m0f, ones, al0, ah0);
+	/* At most 2000 chunks x 4 x 255 per plane: the shifted sum still fits in 32 bits. */
+	__m512i lo = _mm512_add_epi32(al0[0], al1[0]);
+	__m512i hi = _mm512_add_epi32(ah0[0], ah1[0]);
+	if (P == 2) {
+		lo = _mm512_add_epi32(lo, _mm512_slli_epi32(_mm512_add_epi32(al0[P - 1], al1[P - 1]), 8));
+		hi = _mm512_add_epi32(hi, _mm512_slli_epi32(_mm512_add_epi32(ah0[P - 1], ah1[P - 1]), 8));
+	}
+	_mm512_storeu_si512(acc, _mm512_add_epi32(_mm512_loadu_si512(acc), lo));
+	_mm512_storeu_si512(acc + 16, _mm512_add_epi32(_mm512_loadu_si512(acc + 16), hi));
+}
+
 } /* namespace */
 
 bool
@@ -257,6 +346,20 @@ tq_scan_nibble2_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t 
 							uint32_t *acc) noexcept
 {
 	ScanNibbleVnni<2>(lut, chunks, n, acc);
+}
+
+TQ_TARGET_VNNI void
+tq_scan_bits3_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						  uint32_t *acc) noexcept
+{
+	ScanBits3Vnni<1>(lut, chunks, n, acc);
+}
+
+TQ_TARGET_VNNI void
+tq_scan_bits3_2_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+							uint32_t *acc) noexcept
+{
+	ScanBits3Vnni<2>(lut, chunks, n, acc);
 }
 
 void
@@ -299,6 +402,20 @@ tq_scan_nibble2_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t 
 							uint32_t *acc) noexcept
 {
 	tq_scan_nibble2_scalar(lut, chunks, n, acc);
+}
+
+void
+tq_scan_bits3_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+						  uint32_t *acc) noexcept
+{
+	tq_scan_bits3_scalar(lut, chunks, n, acc);
+}
+
+void
+tq_scan_bits3_2_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+							uint32_t *acc) noexcept
+{
+	tq_scan_bits3_2_scalar(lut, chunks, n, acc);
 }
 
 bool

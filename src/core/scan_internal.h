@@ -17,7 +17,9 @@
  *     W2/W3 the same for the second code.
  * Lookup tables of one chunk: nibble layouts 4 x 16 bytes (unit j at 16j);
  * 3-bit layout 4 sub-tables x 64 bytes, sub-table s holding pair j at 16j,
- * s = (hi bit of first code) | (hi bit of second code) << 1.  With two table
+ * s = (hi bit of first code) | (hi bit of second code) << 1, followed by the
+ * same entries pair by pair (pair j's 64 entries at 256 + 64j + 16s + nib) for
+ * the VBMI kernel's 64-byte vpermb lookups: 512 bytes per plane.  With two table
  * planes (16-bit entries), a chunk's plane 0 (low bytes) is followed by its
  * plane 1 (high bytes) of the same shape.
  */
@@ -35,7 +37,8 @@ constexpr uint32_t kQuantizerMagic = 0x54515a31; /* "TQZ1" */
 constexpr uint32_t kNibbleChunkBytes = 64;
 constexpr uint32_t kNibbleLutChunkBytes = 64;
 constexpr uint32_t kBits3ChunkBytes = 96;
-constexpr uint32_t kBits3LutChunkBytes = 256;
+constexpr uint32_t kBits3LutChunkBytes = 512; /* per plane: sub-table tables, then per-pair */
+constexpr uint32_t kBits3PairTablesOffset = 256;
 /* Largest table entry with one plane (8-bit) and two planes (16-bit). */
 constexpr int kLutMaxEntry = 255;
 constexpr int kLutMaxEntry2 = 65535; /* 16000 * 65535 < 2^32: sums stay exact */
@@ -97,6 +100,11 @@ bool tq_avx512_compiled() noexcept;
 void tq_scan_nibble_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
 								uint32_t *acc) noexcept;
 void tq_scan_nibble2_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+								 uint32_t *acc) noexcept;
+/* AVX-512 3-bit kernels with VBMI + VNNI (vpermi2b + vpdpbusd), same CPU check. */
+void tq_scan_bits3_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
+							   uint32_t *acc) noexcept;
+void tq_scan_bits3_2_vnni_avx512(const uint8_t *lut, const uint8_t *chunks, uint32_t n,
 								 uint32_t *acc) noexcept;
 /* Whether the AVX-512 level may use them (CPU support; tests can turn them off). */
 bool Avx512VnniSupported() noexcept;

@@ -247,8 +247,10 @@ SelectScanKernel(uint32_t bits, uint32_t planes) noexcept
 	int level = (int) CurrentLevel();
 	if (level < 0 || level > 2)
 		level = 0;
-	if (level == 2 && bits != 3 && g_vnni_enabled.load(std::memory_order_relaxed)) {
+	if (level == 2 && g_vnni_enabled.load(std::memory_order_relaxed)) {
 		static const bool vnni = Avx512VnniSupported();
+		if (vnni && bits == 3)
+			return planes == 2 ? tq_scan_bits3_2_vnni_avx512 : tq_scan_bits3_vnni_avx512;
 		if (vnni)
 			return planes == 2 ? tq_scan_nibble2_vnni_avx512 : tq_scan_nibble_vnni_avx512;
 	}
