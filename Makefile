@@ -68,13 +68,13 @@ unittest: test/core/tq_core_tests
 tapcheck:
 	test/run_tap.sh
 
-bench/kernel_bench: bench/kernel_bench.cpp $(CORE_OBJS) $(HEADERS)
-	$(CXX) $(TQ_CXXFLAGS) -o $@ bench/kernel_bench.cpp $(CORE_OBJS) -lm
-
-bench-kernels: bench/kernel_bench
-	./bench/kernel_bench
+# Core scan kernel vs FAISS fast scan (docs/benchmark.md): bench/Makefile builds the C shim.
+bench-kernels:
+	$(MAKE) -C bench libtqcore.so
+	python3 bench/kernel_bench.py
 
 clean: clean-tq
 clean-tq:
-	rm -f test/core/tq_core_tests bench/kernel_bench
+	rm -f test/core/tq_core_tests
+	$(MAKE) -C bench clean
 	rm -rf tmp_check
