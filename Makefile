@@ -68,13 +68,20 @@ unittest: test/core/tq_core_tests
 tapcheck:
 	test/run_tap.sh
 
-# Core scan kernel vs FAISS fast scan (docs/benchmark.md): bench/Makefile builds the C shim.
-bench-kernels:
+bench/kernel_bench: bench/kernel_bench.cpp $(CORE_OBJS) $(HEADERS)
+	$(CXX) $(TQ_CXXFLAGS) -o $@ bench/kernel_bench.cpp $(CORE_OBJS) -lm
+
+bench-kernels: bench/kernel_bench
+	./bench/kernel_bench
+
+# Core scan vs FAISS IndexPQFastScan (docs/benchmark.md); bench/Makefile builds the C shim.
+.PHONY: bench-faiss
+bench-faiss:
 	$(MAKE) -C bench libtqcore.so
 	python3 bench/kernel_bench.py
 
 clean: clean-tq
 clean-tq:
-	rm -f test/core/tq_core_tests
+	rm -f test/core/tq_core_tests bench/kernel_bench
 	$(MAKE) -C bench clean
 	rm -rf tmp_check
