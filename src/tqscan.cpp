@@ -12,8 +12,10 @@
  * times as many each time, so a selective filter costs a few passes, never a
  * short result: the scan ends only when no unseen slot remains.
  *
- * Within a pass rows come in exact distance order; across passes the order is
- * that of the estimates (the index cannot know a lower bound for unseen rows).
+ * Each pass returns the better half of the rows it knows exactly and holds the
+ * rest back to merge with the next pass's candidates, so rows come in exact
+ * distance order within a pass and usually across passes too (never
+ * guaranteed: the index cannot know a lower bound for unseen rows).
  * With turboquant.rerank = 0 nothing is fetched and rows come in estimate order.
  *
  * Invisible rows are dropped during re-ranking (the executor would drop them
@@ -72,8 +74,11 @@ typedef struct TqScanOpaqueData
 	float		bound_est;
 	uint64		bound_id;
 	TqResult   *results;
-	int			nresults;
+	int			nresults;		/* rows to return: results[0 .. nresults) */
 	int			next;
+	int			nheld;			/* re-ranked rows held back: results[nresults ..) */
+	TqResult   *held;			/* where they wait while the next pass runs */
+	int			held_cap;
 
 	/* fetching rows for re-ranking */
 	IndexFetchTableData *fetch;
@@ -122,7 +127,7 @@ tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nord
 	so->started = false;
 	so->exhausted = false;
 	so->have_bound = false;
-	so->nresults = so->next = 0;
+	so->nresults = so->next = so->nheld = 0;
 	MemoryContextReset(so->passctx);
 	if (so->query)
 	{
@@ -358,8 +363,15 @@ TqScanInitFetch(IndexScanDesc scan, TqScanOpaque so)
 }
 
 /*
- * Runs one pass: candidates, re-ranked rows in so->results.  Returns false when
- * no unseen slot is left.
+ * Runs one pass and leaves the rows to return next in so->results.  Returns
+ * false when no unseen slot and no held-back row is left.
+ *
+ * With re-ranking, a pass returns only the better half of what it knows
+ * exactly (its own candidates plus the rows held back by the previous pass)
+ * and holds the rest back for the next pass to merge with its candidates.
+ * So a LIMIT close to turboquant.rerank still sees twice as many candidates
+ * as rows, and rows stay in exact order across passes far more often than
+ * the estimates alone would give.  The last pass returns everything.
  */
 static bool
 TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
@@ -369,26 +381,46 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 	MemoryContext old;
 	bool		rerank = so->query != NULL && tq_rerank > 0;
 	const TqStripeGeometry *geo = &so->cache->geo;
+	uint32		total_slots = so->n_stripes * geo->groups * kBlockVectors;
+	bool		last;
+	int			known;
 
+	/* the rows held back survive the reset of the pass context */
+	if (so->nheld > so->held_cap)
+	{
+		so->held = (TqResult *) MemoryContextAlloc(so->scanctx, sizeof(TqResult) * so->nheld);
+		so->held_cap = so->nheld;
+	}
+	if (so->nheld > 0)
+		memcpy(so->held, so->results + so->nresults, sizeof(TqResult) * so->nheld);
 	MemoryContextReset(so->passctx);
 	old = MemoryContextSwitchTo(so->passctx);
 	n = TqScanPass(scan, so, &topk);
+	/* fewer candidates than asked for: every slot has now been seen */
+	last = n < so->batch || so->batch >= total_slots;
 	so->nresults = so->next = 0;
-	if (n == 0)
+	if (n == 0 && so->nheld == 0)
 	{
 		MemoryContextSwitchTo(old);
 		return false;
 	}
-	so->have_bound = true;
-	so->bound_est = topk.dist[n - 1];
-	so->bound_id = topk.id[n - 1];
-	so->results = (TqResult *) palloc(sizeof(TqResult) * n);
+	if (n > 0)
+	{
+		so->have_bound = true;
+		so->bound_est = topk.dist[n - 1];
+		so->bound_id = topk.id[n - 1];
+	}
+	so->results = (TqResult *) palloc(sizeof(TqResult) * (n + so->nheld));
+	if (so->nheld > 0)
+		memcpy(so->results, so->held, sizeof(TqResult) * so->nheld);
+	known = so->nheld;
+	so->nheld = 0;
 
 	if (rerank)
 		TqScanInitFetch(scan, so);
 	for (uint32 i = 0; i < n; i++)
 	{
-		TqResult   *r = &so->results[so->nresults];
+		TqResult   *r = &so->results[known];
 
 		TqIdToTid(topk.id[i], &r->tid);
 		r->id = topk.id[i];
@@ -403,15 +435,23 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 			r->dist = sqrt(Max(topk.dist[i], 0.0f));
 		else
 			r->dist = topk.dist[i];
-		so->nresults++;
+		known++;
 		if ((i & 63) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	so->nresults = known;
 	if (rerank)
-		std::sort(so->results, so->results + so->nresults, TqResultLess);
+	{
+		std::sort(so->results, so->results + known, TqResultLess);
+		if (!last)
+		{
+			/* return the better half, hold the rest (stored right after it) */
+			so->nresults = (known + 1) / 2;
+			so->nheld = known - so->nresults;
+		}
+	}
 	MemoryContextSwitchTo(old);
-	so->batch = (uint32) Min((uint64) so->batch * TQ_BATCH_GROWTH,
-							 (uint64) so->n_stripes * geo->groups * kBlockVectors);
+	so->batch = (uint32) Min((uint64) so->batch * TQ_BATCH_GROWTH, (uint64) total_slots);
 	return true;
 }
 
@@ -446,7 +486,7 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	while (so->next >= so->nresults)
 	{
-		if (so->exhausted)
+		if (so->exhausted && so->nheld == 0)
 			return false;
 		if (!TqNextBatch(scan, so))
 		{
