@@ -38,6 +38,7 @@ typedef struct TqBuildState
 	turboquant::Metric metric;
 	int			bits;
 	uint64		seed;
+	TqMetaPageData meta;		/* metapage contents once dims are known */
 	const TqIndexCache *cache;	/* NULL until dims are known */
 	char	   *pages;			/* P pages of the stripe being filled */
 	uint32		stripe;			/* its number */
@@ -65,9 +66,11 @@ TqExtend(Relation index)
 static void
 TqBuildSetDims(TqBuildState *st, uint32 dims)
 {
-	TqMetaPageData meta = TqMakeMeta(dims, st->bits, st->metric, st->seed);
-	const TqIndexCache *cache = TqGetCache(st->index, &meta);
+	const TqIndexCache *cache;
 
+	st->meta = TqMakeMeta(dims, st->bits, st->metric, st->seed);
+	/* a private copy: detoasting a row may rebuild the relcache entry */
+	cache = TqCopyCache(TqGetCache(st->index, &st->meta), CurrentMemoryContext);
 	st->cache = cache;
 	st->pages = (char *) TqPallocAligned((size_t) cache->geo.pages * BLCKSZ, 64);
 	st->codes = (uint8 *) palloc(turboquant::QuantizerLayout(cache->qz).padded_dim);
@@ -162,8 +165,7 @@ static void
 TqWriteMeta(TqBuildState *st)
 {
 	Buffer		buf = ReadBuffer(st->index, TQ_METAPAGE_BLKNO);
-	TqMetaPageData meta = TqMakeMeta(st->cache ? st->cache->dims : 0, st->bits,
-									 st->metric, st->seed);
+	TqMetaPageData meta = st->cache ? st->meta : TqMakeMeta(0, st->bits, st->metric, st->seed);
 
 	meta.n_stripes = st->stripe;
 	meta.n_inserted = st->indtuples;

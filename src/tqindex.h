@@ -161,6 +161,7 @@ TqMetaPageData TqMakeMeta(uint32 dims, int bits, turboquant::Metric metric, uint
 void		TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags);
 TqMetaPageData TqReadMeta(Relation index);
 const TqIndexCache *TqGetCache(Relation index, const TqMetaPageData *meta);
+TqIndexCache *TqCopyCache(const TqIndexCache *cache, MemoryContext cxt);
 turboquant::Metric TqIndexMetric(Relation index);
 int			TqIndexBits(Relation index);
 uint64		TqIndexSeed(Relation index);

@@ -239,7 +239,8 @@ TqInsertVector(Relation index, const TqVector *vec, ItemPointer tid)
 		meta = TqReadMeta(index);
 	}
 	TqCheckVectorDims(meta.dims, vec->dim);
-	cache = TqGetCache(index, &meta);
+	/* a private copy, so no relcache rebuild can pull it away mid-insert */
+	cache = TqCopyCache(TqGetCache(index, &meta), CurrentMemoryContext);
 
 	enc.codes = (uint8 *) palloc(turboquant::QuantizerLayout(cache->qz).padded_dim);
 	scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);

@@ -141,19 +141,23 @@ tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nord
 	MemoryContextSwitchTo(old);
 }
 
-/* Allocates the per-scan buffers sized by the index's quantizer. */
+/*
+ * Takes the scan's own copy of the index cache (see TqCopyCache: the relcache
+ * may drop rd_amcache while re-ranking opens a TOAST table) and allocates the
+ * buffers sized by it, unless a rescan can keep what it has.
+ */
 static void
 TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 {
-	MemoryContext old = MemoryContextSwitchTo(so->scanctx);
+	MemoryContext old;
 	uint32		slots = cache->geo.groups * kBlockVectors;
 
-	if (so->cache == cache)
-	{
-		MemoryContextSwitchTo(old);
+	if (so->cache != NULL && so->cache->dims == cache->dims && so->cache->bits == cache->bits &&
+		so->cache->seed == cache->seed)
 		return;
-	}
-	so->cache = cache;
+	old = MemoryContextSwitchTo(so->scanctx);
+	so->cache = TqCopyCache(cache, so->scanctx);
+	cache = so->cache;
 	so->lut = (uint8 *) TqPallocAligned(turboquant::QueryLutSize(cache->qz), 64);
 	so->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
 	so->used = (uint32 *) palloc(sizeof(uint32) * cache->geo.groups);

@@ -195,7 +195,7 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 		meta.padded_dim = layout.padded_dim;
 		meta.groups_per_stripe = geo.groups;
 		meta.pages_per_stripe = geo.pages;
-
+		pfree(tmp);
 	}
 	return meta;
 }
@@ -293,6 +293,25 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 	}
 	index->rd_amcache = cache;
 	return cache;
+}
+
+/*
+ * A private copy of an index cache (quantizer included) in `cxt`.  rd_amcache
+ * is freed whenever the index's relcache entry is rebuilt — which can happen
+ * at any heavyweight lock acquisition, e.g. when a build or a scan detoasts a
+ * vector — so work that outlives such a moment keeps its own copy.  The
+ * quantizer is position independent, so a byte copy is a valid quantizer.
+ */
+TqIndexCache *
+TqCopyCache(const TqIndexCache *cache, MemoryContext cxt)
+{
+	size_t		qsize = turboquant::QuantizerSize(cache->dims, cache->bits);
+	TqIndexCache *copy = (TqIndexCache *) MemoryContextAlloc(cxt, sizeof(TqIndexCache) + qsize + 63);
+
+	*copy = *cache;
+	copy->qz = (turboquant::Quantizer *) TYPEALIGN(64, (char *) copy + sizeof(TqIndexCache));
+	memcpy(copy->qz, cache->qz, qsize);
+	return copy;
 }
 
 /* The opclass's metric, from its support procedure. */
