@@ -63,6 +63,13 @@ TRUNCATE u;
 INSERT INTO u VALUES (5, '[1,2]'), (6, '[2,1]');
 SELECT id FROM u ORDER BY v <=> '[1,0]' LIMIT 2;
 DROP TABLE u;
+-- ... and an index built over existing rows of such a column
+CREATE TABLE u2 (id int, v tqvector);
+INSERT INTO u2 SELECT i, ARRAY[i, 100 - i, i % 7]::tqvector FROM generate_series(1, 100) i;
+CREATE INDEX u2_idx ON u2 USING turboquant (v tqvector_l2_ops) WITH (bits = 2);
+SELECT tq_index_check('u2_idx') AS entries;
+SELECT id FROM u2 ORDER BY v <-> '[50,50,1]' LIMIT 3;
+DROP TABLE u2;
 
 -- unlogged tables and expression indexes
 CREATE UNLOGGED TABLE w (id int, v tqvector(4));

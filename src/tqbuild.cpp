@@ -46,7 +46,8 @@ typedef struct TqBuildState
 	uint64		indtuples;
 	uint8	   *codes;
 	float	   *scratch;
-	MemoryContext tmpctx;
+	MemoryContext buildctx;		/* lives for the whole build */
+	MemoryContext tmpctx;		/* reset after every tuple */
 } TqBuildState;
 
 /* Appends a new page to the index and returns it exclusively locked. */
@@ -67,6 +68,8 @@ static void
 TqBuildSetDims(TqBuildState *st, uint32 dims)
 {
 	const TqIndexCache *cache;
+	/* may run in the per-tuple context (dims from the first vector) */
+	MemoryContext old = MemoryContextSwitchTo(st->buildctx);
 
 	st->meta = TqMakeMeta(dims, st->bits, st->metric, st->seed);
 	/* a private copy: detoasting a row may rebuild the relcache entry */
@@ -77,6 +80,7 @@ TqBuildSetDims(TqBuildState *st, uint32 dims)
 	st->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
 	for (uint32 p = 0; p < cache->geo.pages; p++)
 		TqInitDataPage(st->pages + (size_t) p * BLCKSZ, &cache->geo, st->stripe, p);
+	MemoryContextSwitchTo(old);
 }
 
 /* Appends the assembled stripe to the index and starts the next one. */
@@ -184,6 +188,7 @@ TqBuildInit(TqBuildState *st, Relation index)
 	st->metric = TqIndexMetric(index);
 	st->bits = TqIndexBits(index);
 	st->seed = TqIndexSeed(index);
+	st->buildctx = CurrentMemoryContext;
 	st->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "turboquant build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
 	/* a stale cache from a previous incarnation (REINDEX) must not be used */

@@ -180,13 +180,15 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 	if (dims > 0)
 	{
 		size_t		qsize = turboquant::QuantizerSize(dims, bits);
+		char	   *raw;
 		void	   *tmp;
 		TqStripeGeometry geo;
 
 		if (qsize == 0)
 			elog(ERROR, "turboquant: unsupported dims %u bits %d", dims, bits);
 		/* the code layout decides G; a throwaway quantizer gives it */
-		tmp = TqPallocAligned(qsize, 64);
+		raw = (char *) palloc(qsize + 63);
+		tmp = (void *) TYPEALIGN(64, raw);
 		if (!turboquant::QuantizerInit(tmp, dims, bits, seed))
 			elog(ERROR, "turboquant: could not build quantizer");
 		const Layout &layout = turboquant::QuantizerLayout((turboquant::Quantizer *) tmp);
@@ -195,7 +197,7 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 		meta.padded_dim = layout.padded_dim;
 		meta.groups_per_stripe = geo.groups;
 		meta.pages_per_stripe = geo.pages;
-		pfree(tmp);
+		pfree(raw);
 	}
 	return meta;
 }
