@@ -71,6 +71,14 @@ SELECT tq_index_check('u2_idx') AS entries;
 SELECT id FROM u2 ORDER BY v <-> '[50,50,1]' LIMIT 3;
 DROP TABLE u2;
 
+-- huge norms overflow the float estimate; such rows are still found
+CREATE TABLE huge (id int, v tqvector(3));
+INSERT INTO huge VALUES (1, '[1e19,1e19,1e19]'), (2, '[1,1,1]'), (3, '[-1e19,2e19,1e19]');
+CREATE INDEX huge_idx ON huge USING turboquant (v tqvector_l2_ops);
+SELECT id FROM huge ORDER BY v <-> '[1e19,1e19,1e19]' LIMIT 3;
+SELECT tq_index_check('huge_idx') AS entries;
+DROP TABLE huge;
+
 -- unlogged tables and expression indexes
 CREATE UNLOGGED TABLE w (id int, v tqvector(4));
 INSERT INTO w SELECT i, ARRAY[i, i % 7, 1, 0]::tqvector FROM generate_series(1, 100) i;

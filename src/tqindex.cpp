@@ -113,8 +113,9 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexPages = pages;
 	if (path->indexorderbys == NIL)
 	{
-		*indexStartupCost = get_float8_infinity();
-		*indexTotalCost = get_float8_infinity();
+		/* finite, so that total - startup stays a number */
+		*indexStartupCost = disable_cost;
+		*indexTotalCost = disable_cost;
 		return;
 	}
 	foreach(lc, path->indexorderbys)

@@ -39,12 +39,15 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 using turboquant::kBlockVectors;
 using turboquant::Metric;
 
 #define TQ_APPROX_BATCH 100		/* pass size when nothing is re-ranked */
 #define TQ_BATCH_GROWTH 4
+#define TQ_MAX_BATCH	(1 << 22)	/* candidates per pass: bounded memory, any table size */
 
 typedef struct TqResult
 {
@@ -276,6 +279,10 @@ TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 				uint32		s = __builtin_ctz(mask);
 				float		e = so->est[g * kBlockVectors + s];
 
+				/* overflowing estimates (huge norms) must stay reachable */
+				if (std::isnan(e))
+					e = std::numeric_limits<float>::infinity();
+
 				mask &= mask - 1;
 				if (turboquant::TopKAccepts(topk, e))
 				{
@@ -385,7 +392,7 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 	MemoryContext old;
 	bool		rerank = so->query != NULL && tq_rerank > 0;
 	const TqStripeGeometry *geo = &so->cache->geo;
-	uint32		total_slots = so->n_stripes * geo->groups * kBlockVectors;
+	uint64		total_slots = (uint64) so->n_stripes * geo->groups * kBlockVectors;
 	bool		last;
 	int			known;
 
@@ -455,7 +462,8 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 		}
 	}
 	MemoryContextSwitchTo(old);
-	so->batch = (uint32) Min((uint64) so->batch * TQ_BATCH_GROWTH, (uint64) total_slots);
+	so->batch = (uint32) Min(Min((uint64) so->batch * TQ_BATCH_GROWTH, total_slots),
+							 (uint64) TQ_MAX_BATCH);
 	return true;
 }
 
@@ -486,7 +494,8 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 		/* later passes see the stripes that existed when the scan started */
 		so->n_stripes = meta.n_stripes;
 		so->batch = so->query && tq_rerank > 0 ? tq_rerank : TQ_APPROX_BATCH;
-		so->batch = Min(so->batch, so->n_stripes * so->cache->geo.groups * kBlockVectors);
+		so->batch = (uint32) Min((uint64) so->batch,
+								 (uint64) so->n_stripes * so->cache->geo.groups * kBlockVectors);
 	}
 	while (so->next >= so->nresults)
 	{

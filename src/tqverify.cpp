@@ -93,8 +93,9 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (e->dup)
 		TqCorrupt(st->index, "heap tid indexed twice", tid);
 	vec = DatumGetTqVector(values[0]);
-	norm = sqrt((double) TqDotF(vec->x, vec->x, vec->dim));
-	if (fabs(norm - e->norm) > 1e-5 * Max(norm, 1e-30) + 1e-30)
+	/* in double like Encode, so huge and tiny elements neither overflow nor vanish */
+	norm = TqL2NormD(vec->x, vec->dim);
+	if (fabs(norm - (double) e->norm) > 1e-6 * norm)
 		TqCorrupt(st->index, "stored norm differs from the row's vector", tid);
 	if ((Pointer) vec != DatumGetPointer(values[0]))
 		pfree(vec);
