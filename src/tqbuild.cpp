@@ -50,19 +50,6 @@ typedef struct TqBuildState
 	MemoryContext tmpctx;		/* reset after every tuple */
 } TqBuildState;
 
-/* Appends a new page to the index and returns it exclusively locked. */
-static Buffer
-TqExtend(Relation index)
-{
-	Buffer		buf;
-
-	LockRelationForExtension(index, ExclusiveLock);
-	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-	UnlockRelationForExtension(index, ExclusiveLock);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	return buf;
-}
-
 /* Sets the dimension once known: cache, stripe buffer, scratch. */
 static void
 TqBuildSetDims(TqBuildState *st, uint32 dims)
@@ -91,11 +78,8 @@ TqFlushStripe(TqBuildState *st)
 
 	for (uint32 p = 0; p < geo->pages; p++)
 	{
-		Buffer		buf = TqExtend(st->index);
+		Buffer		buf = TqExtendTo(st->index, TqStripeBlock(geo, st->stripe, p));
 
-		if (BufferGetBlockNumber(buf) != TqStripeBlock(geo, st->stripe, p))
-			elog(ERROR, "turboquant: unexpected block %u while building",
-				 BufferGetBlockNumber(buf));
 		memcpy(BufferGetPage(buf), st->pages + (size_t) p * BLCKSZ, BLCKSZ);
 		MarkBufferDirty(buf);
 		UnlockReleaseBuffer(buf);
@@ -214,8 +198,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	TqBuildInit(&st, index);
 
 	/* block 0 is the metapage; written for real at the end */
-	metabuf = TqExtend(index);
-	Assert(BufferGetBlockNumber(metabuf) == TQ_METAPAGE_BLKNO);
+	metabuf = TqExtendTo(index, TQ_METAPAGE_BLKNO);
 	PageInit(BufferGetPage(metabuf), BLCKSZ, sizeof(TqPageOpaqueData));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);

@@ -158,6 +158,7 @@ void		TqInitDataPage(Page page, const TqStripeGeometry *geo, uint32 stripe,
 						   uint32 pageno);
 void		TqInitMetaPage(Page page, const TqMetaPageData *contents);
 TqMetaPageData TqMakeMeta(uint32 dims, int bits, turboquant::Metric metric, uint64 seed);
+Buffer		TqExtendTo(Relation index, BlockNumber expect);
 void		TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags);
 TqMetaPageData TqReadMeta(Relation index);
 const TqIndexCache *TqGetCache(Relation index, const TqMetaPageData *meta);

@@ -169,17 +169,13 @@ TqInsertNewStripe(Relation index, const TqIndexCache *cache, uint32 expect,
 			Page		page;
 
 			if (blkno < nblocks)
-				bufs[i] = ReadBuffer(index, blkno);
-			else
 			{
-				LockRelationForExtension(index, ExclusiveLock);
-				bufs[i] = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
-				UnlockRelationForExtension(index, ExclusiveLock);
-				if (BufferGetBlockNumber(bufs[i]) != blkno)
-					elog(ERROR, "turboquant: extended \"%s\" to block %u, expected %u",
-						 RelationGetRelationName(index), BufferGetBlockNumber(bufs[i]), blkno);
+				/* left over by a creation that crashed before it was counted */
+				bufs[i] = ReadBuffer(index, blkno);
+				LockBuffer(bufs[i], BUFFER_LOCK_EXCLUSIVE);
 			}
-			LockBuffer(bufs[i], BUFFER_LOCK_EXCLUSIVE);
+			else
+				bufs[i] = TqExtendTo(index, blkno);
 			page = GenericXLogRegisterBuffer(state, bufs[i], GENERIC_XLOG_FULL_IMAGE);
 			TqInitDataPage(page, geo, expect, p + i);
 			TqPackOnPage(cache, page, p + i, 0, 0, enc);

@@ -11,6 +11,7 @@
 extern "C" {
 #include "access/relation.h"
 #include "storage/bufpage.h"
+#include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 }
@@ -114,6 +115,25 @@ TqGroupHeader *
 TqPageGroupHeader(Page page, uint32 group)
 {
 	return (TqGroupHeader *) (PageGetContents(page) + (size_t) group * TQ_GROUP_HEADER_SIZE);
+}
+
+/*
+ * Appends block `expect` to the index and returns it exclusively locked.
+ * Stripes sit at fixed block numbers, so getting any other block is an error.
+ */
+Buffer
+TqExtendTo(Relation index, BlockNumber expect)
+{
+	Buffer		buf;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	if (BufferGetBlockNumber(buf) != expect)
+		elog(ERROR, "turboquant: extended \"%s\" to block %u, expected %u",
+			 RelationGetRelationName(index), BufferGetBlockNumber(buf), expect);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	return buf;
 }
 
 /* Initialises page `pageno` of stripe `stripe`: empty groups, zero codes. */
