@@ -224,6 +224,10 @@ TqStripeBlock(const TqStripeGeometry *geo, uint32 stripe, uint32 page)
 	return TQ_FIRST_STRIPE_BLKNO + stripe * geo->pages + page;
 }
 
+/* tqscan_nulls.cpp: rows with NULL vectors, after every indexed row */
+struct TqNullScan;
+bool		TqScanNextNull(IndexScanDesc scan, TqNullScan **state, MemoryContext cxt);
+
 /* AM callbacks */
 extern "C" {
 IndexBuildResult *tqbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);
