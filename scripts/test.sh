@@ -5,7 +5,8 @@
 #   N passed, N failed, N skipped
 # The suites:
 #   checks   build properties: exported symbols, no C++ exceptions, referenced
-#            documents exist, this script's own log parsers (one per check)
+#            documents exist, the PostgreSQL version guard, this script's own
+#            log parsers (one per check)
 #   unit     core unit tests (GoogleTest cases, no server)
 #   regress  pg_regress (sql/, expected/; one per file) on a throwaway cluster
 #   tap      TAP tests (test/t; one per script, its assertions shown) as postgres
@@ -94,7 +95,7 @@ parse_pytest() {
 
 suite_checks() {
 	local p=0 f=0 c
-	for c in test/check_exports.sh test/check_refs.sh test/test_parsers.sh; do
+	for c in test/check_exports.sh test/check_refs.sh test/check_pg_version.sh test/test_parsers.sh; do
 		if bash "$c" >"$LOG/$(basename "$c").log" 2>&1; then p=$((p + 1)); else
 			f=$((f + 1)); echo "FAILED: $c"; fi
 		sed 's/^/  /' "$LOG/$(basename "$c").log" | tail -8
