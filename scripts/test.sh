@@ -2,6 +2,8 @@
 # Runs every test of turboquant and ends with one line "N passed, N failed":
 #   1. core unit tests (GoogleTest, no server)
 #   2. pg_regress (sql/, expected/) against a throwaway cluster it starts itself
+#   2b. the companion extension's pg_regress tests (test/pgvector), when pgvector is
+#      installed (skipped and counted as skipped when not), and the README's SQL examples
 #   3. TAP tests (crash recovery, replica, concurrency, filters) as user postgres
 #   4. the benchmark runner's tests (pytest, tiny sizes) against a throwaway cluster
 # Builds and installs the extension first (installing needs root or sudo).
@@ -16,6 +18,7 @@ LOG=$(mktemp -d /tmp/turboquant-test.XXXXXX)
 chmod 755 "$LOG"
 passed=0
 failed=0
+skipped=0
 suites_failed=()
 
 # count PASSED FAILED: adds to the totals
@@ -46,6 +49,40 @@ else
 	[ -f regression.diffs ] && head -200 regression.diffs
 fi
 
+echo "== pg_regress: turboquant_pgvector (pgvector's types)"
+PGV_TESTS=$(ls test/pgvector/sql/*.sql | wc -l)
+if [ -f "$(pg_config --sharedir)/extension/vector.control" ]; then
+	rm -f test/pgvector/regression.diffs
+	pg_virtualenv -t make installcheck-pgvector >"$LOG/regress-pgvector.log" 2>&1
+	grep -E '^(test |ok |not ok )|tests (passed|failed)' "$LOG/regress-pgvector.log" | tail -20
+	if grep -qE 'All [0-9]+ tests passed' "$LOG/regress-pgvector.log"; then
+		count "$(grep -oP 'All \K[0-9]+' "$LOG/regress-pgvector.log")" 0
+	else
+		f=$(grep -oP '\K[0-9]+(?= of [0-9]+ tests failed)' "$LOG/regress-pgvector.log")
+		n=$(grep -oP '[0-9]+ of \K[0-9]+(?= tests failed)' "$LOG/regress-pgvector.log")
+		if [ -n "$n" ]; then count $((n - f)) "$f"; else count 0 1; fi
+		suites_failed+=(regress-pgvector)
+		[ -f test/pgvector/regression.diffs ] && head -200 test/pgvector/regression.diffs
+	fi
+else
+	# pgvector is optional (not in Debian 12): its absence is not missing test data
+	echo "skipped: pgvector is not installed ($PGV_TESTS tests of test/pgvector not run)"
+	skipped=$((skipped + PGV_TESTS))
+fi
+
+echo "== README examples (test/readme_sql.sh)"
+pg_virtualenv -t bash test/readme_sql.sh >"$LOG/readme.log" 2>&1
+rc=$?
+cat "$LOG/readme.log" | tail -30
+last=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOG/readme.log" | tail -1)
+if [ -n "$last" ]; then
+	read -r p _ f _ k _ <<<"$last"
+	count "$p" "$f"; skipped=$((skipped + k))
+	[ "$rc" != 0 ] && suites_failed+=(readme)
+else
+	count 0 1; suites_failed+=(readme)
+fi
+
 echo "== TAP"
 if make -s tapcheck >"$LOG/tap.log" 2>&1; then ok=1; else ok=0; fi
 grep -E '^(t/|test/|All tests|Files=|Result:|Failed|not ok)' "$LOG/tap.log" | tail -30
@@ -64,5 +101,5 @@ count "${p:-0}" "${f:-0}"
 
 echo "logs: $LOG"
 [ ${#suites_failed[@]} -gt 0 ] && echo "failed suites: ${suites_failed[*]}"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ ${#suites_failed[@]} -eq 0 ]
