@@ -11,7 +11,8 @@
 # Prints one ok / not ok / skip line per run, then "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-README=${1:-README.md}
+README=README.md
+[ $# -gt 0 ] && README=$1
 WORK=$(mktemp -d /tmp/tq-readme.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
