@@ -69,9 +69,15 @@ CREATE INDEX items_h_tq ON items USING turboquant (h halfvec_l2_ops);
 SELECT id, h <-> '[3,1,2]' AS dist FROM items ORDER BY h <-> '[3,1,2]' LIMIT 3;
 -- ORDER BY NULL: every non-NULL row, in no particular order
 SELECT count(*) FROM (SELECT id FROM items ORDER BY h <-> NULL LIMIT 10) s;
--- a query vector of another dimension: pgvector's error
+-- a query vector of another dimension: pgvector's error, through the index
+-- as through a sequential scan
 SELECT id FROM items ORDER BY h <-> '[1,2]' LIMIT 1;
 SELECT id FROM items ORDER BY v <-> '[1,2]' LIMIT 1;
+SET enable_indexscan = off;
+SET enable_seqscan = on;
+SELECT id FROM items ORDER BY h <-> '[1,2]' LIMIT 1;
+RESET enable_indexscan;
+SET enable_seqscan = off;
 -- rows of the wrong dimension cannot get in (the column's typmod) ...
 INSERT INTO items VALUES (8, '[1,2]', '[1,2]');
 -- ... nor into an untyped column's index
