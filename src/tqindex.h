@@ -218,6 +218,7 @@ uint32		TqIndexTypmodDims(Relation index);
 void		TqCheckVectorDims(uint32 expect, int got);
 void		TqCheckFormat(Relation index, const TqMetaPageData *meta);
 Datum		TqIndexValueToTqvector(Relation index, Datum value);
+void		TqCheckQueryDims(Relation index, int index_dims, int query_dims);
 inline BlockNumber
 TqStripeBlock(const TqStripeGeometry *geo, uint32 stripe, uint32 page)
 {

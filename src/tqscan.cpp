@@ -492,7 +492,7 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 		if (so->query)
 		{
 			/* the operator's own message: the plan must not change the error */
-			TqCheckDimsMatch((int) meta.dims, so->query->dim);
+			TqCheckQueryDims(scan->indexRelation, (int) meta.dims, so->query->dim);
 			turboquant::PrepareQuery(so->cache->qz, so->metric, so->query->x, so->lut,
 									 so->scratch);
 		}
