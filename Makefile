@@ -48,6 +48,8 @@ src/core/scan_simde.o: CXXFLAGS += $(SIMDE_ISA_FLAGS)
 # Distance sums may be split into SIMD lanes (see src/tqdistance.cpp).
 src/tqdistance.o: CXXFLAGS += -fassociative-math -fno-signed-zeros -fno-trapping-math
 src/core/scan_avx512.o: CXXFLAGS += $(AVX512_ISA_FLAGS) -Wno-uninitialized
+# k-means (Eigen GEMM) needs Eigen whatever flags the other core files get.
+src/core/kmeans.o: CXXFLAGS += $(EIGEN_CFLAGS)
 
 $(OBJS): $(HEADERS)
 

@@ -48,7 +48,7 @@ CREATE INDEX items_l2 ON items USING turboquant (v tqvector_l2_ops) WITH (lists 
 SELECT lists = 30 AS lists_ok, rows = 12000 AS rows_ok, built_rows = 12000 AS built_ok,
 	   min_list_rows > 0 AS no_empty_list, avg_list_rows = 400 AS avg_ok,
 	   max_list_rows < 2000 AS balanced, empty_lists = 0 AS empty_ok, bits = 4 AS bits_ok,
-	   dims = 32 AS dims_ok, format = 2 AS format_ok
+	   dims = 32 AS dims_ok, format = 3 AS format_ok
 FROM tq_index_stats('items_l2');
 SELECT tq_index_check('items_l2') = 12000 AS check_ok;
 

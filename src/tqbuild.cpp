@@ -68,8 +68,8 @@ typedef struct TqSortItem
 {
 	uint8		key[10];		/* list (4 bytes) then heap TID (6 bytes), big-endian */
 	uint8		pad[2];
-	float		norm;
 	float		factor;
+	uint8		norm[sizeof(double)];	/* a double, unaligned: memcpy */
 	uint8		codes[FLEXIBLE_ARRAY_MEMBER];	/* two 4-bit codes per byte */
 } TqSortItem;
 
@@ -191,7 +191,7 @@ TqFlushStripe(TqBuildState *st, bool chained)
 
 /* Packs one encoded vector into the next slot of list `list`'s stripe. */
 static void
-TqBuildAdd(TqBuildState *st, uint32 list, const uint8 *codes, float norm, float factor,
+TqBuildAdd(TqBuildState *st, uint32 list, const uint8 *codes, double norm, float factor,
 		   const ItemPointerData *tid)
 {
 	const TqStripeGeometry *geo = &st->cache->geo;
@@ -299,7 +299,7 @@ TqProcessBatch(TqBuildState *st)
 								  st->assign_scratch);
 	for (uint32 i = 0; i < st->batch_n; i++)
 	{
-		float		norm;
+		double		norm;
 		float		factor;
 
 		turboquant::Encode(cache->qz, st->batch_x + (size_t) i * st->dims, st->codes, &norm,
@@ -325,7 +325,7 @@ TqProcessBatch(TqBuildState *st)
 			it->key[7] = blk;
 			it->key[8] = off >> 8;
 			it->key[9] = off;
-			it->norm = norm;
+			memcpy(it->norm, &norm, sizeof(double));
 			it->factor = factor;
 			for (uint32 d = 0; d < padded; d += 2)
 				it->codes[d / 2] = st->codes[d] | (d + 1 < padded ? st->codes[d + 1] << 4 : 0);
@@ -581,7 +581,9 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			uint32		list = ((uint32) it->key[0] << 24) | ((uint32) it->key[1] << 16) |
 				((uint32) it->key[2] << 8) | it->key[3];
 			ItemPointerData tid;
+			double		norm;
 
+			memcpy(&norm, it->norm, sizeof(double));
 			ItemPointerSet(&tid,
 						   ((BlockNumber) it->key[4] << 24) | ((BlockNumber) it->key[5] << 16) |
 						   ((BlockNumber) it->key[6] << 8) | it->key[7],
@@ -592,7 +594,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 				if (i + 1 < padded)
 					st.codes[i + 1] = it->codes[i / 2] >> 4;
 			}
-			TqBuildAdd(&st, list, st.codes, it->norm, it->factor, &tid);
+			TqBuildAdd(&st, list, st.codes, norm, it->factor, &tid);
 			pfree(DatumGetPointer(d));
 			if ((++written & 1023) == 0)
 				CHECK_FOR_INTERRUPTS();

@@ -47,12 +47,21 @@ extern "C" {
 }
 
 #define TQ_MAGIC_NUMBER		0x54515649	/* "TQVI" */
+
 /*
- * On-disk format.  1: flat stripes from block 1.  2: lists (centroid pages,
- * list directory, stripe chains).  Indexes of another version must be
- * rebuilt (REINDEX); TqReadMeta says so.
+ * The on-disk format version, stored in the metapage and checked by
+ * TqCheckFormat (tqutils.cpp) whenever the metapage is read.  Bump it when
+ * anything an existing index depends on changes: the page layouts below
+ * (metapage, group header, stripe geometry), or the code layout and
+ * quantizer (rotation, codebooks, chunk packing, the meaning of norm and
+ * factor).  An index of another version is refused with a REINDEX hint
+ * rather than read as garbage.
+ *   1  first release (float norms)
+ *   2  norms stored as double; metapage without implicit padding
+ *   3  lists: centroid pages, a list directory, stripes chained per list
+ *      (list and next stripe in a 16-byte special space), stripes after them
  */
-#define TQ_PAGE_VERSION		2
+#define TQ_FORMAT_VERSION	3
 #define TQ_PAGE_ID			0xFF91		/* last 2 bytes of every page's special space */
 #define TQ_METAPAGE_BLKNO	0
 #define TQ_INVALID_STRIPE	0xFFFFFFFFu
@@ -88,9 +97,15 @@ extern "C" {
 #define TQ_PAGE_CENTROIDS	(1 << 3)
 #define TQ_PAGE_DIRECTORY	(1 << 4)
 
-/* Support procedure: returns the opclass's metric (turboquant::Metric). */
+/* Support procedure 1: returns the opclass's metric (turboquant::Metric). */
 #define TQ_METRIC_PROC		1
-#define TQ_NPROCS			1
+/*
+ * Support procedure 2 (optional): converts the column's type to tqvector
+ * (turboquant_pgvector's opclasses for vector and halfvec name their cast).
+ * Without it the column is a tqvector.
+ */
+#define TQ_CONVERT_PROC		2
+#define TQ_NPROCS			2
 
 typedef struct TqPageOpaqueData
 {
@@ -109,43 +124,81 @@ typedef TqPageOpaqueData *TqPageOpaque;
 /* Code chunks start 64-byte aligned (relative to the page) for the kernels. */
 #define TQ_CHUNK_ALIGN		64
 
+/*
+ * The metapage's contents.  Sizes and offsets are pinned below: changing
+ * them changes the format (bump TQ_FORMAT_VERSION and the asserts together).
+ */
 typedef struct TqMetaPageData
 {
 	uint32		magic;
-	uint32		version;
+	uint32		version;		/* TQ_FORMAT_VERSION */
 	uint32		dims;			/* 0 until the first vector is seen */
 	uint32		padded_dim;
 	uint16		bits;
 	uint16		metric;			/* turboquant::Metric */
 	uint32		groups_per_stripe;	/* G */
 	uint32		pages_per_stripe;	/* P */
-	uint64		seed;
 	uint32		n_stripes;		/* stripes in use; stripe s at first_stripe + s*P */
-	uint32		n_lists;		/* 1 = flat */
+	uint64		seed;
 	uint64		n_inserted;		/* vectors ever added (informational) */
 	uint64		n_built;		/* vectors indexed by the build (for drift) */
+	uint32		n_lists;		/* 1 = flat */
 	uint32		centroid_blkno; /* first centroid page (n_lists > 1) */
 	uint32		n_centroid_pages;
 	uint32		dir_blkno;		/* first directory page */
 	uint32		n_dir_pages;
 	uint32		first_stripe;	/* block of stripe 0 */
-	uint32		unused;
 } TqMetaPageData;
 typedef TqMetaPageData *TqMetaPage;
 
+static_assert(offsetof(TqMetaPageData, magic) == 0, "metapage layout");
+static_assert(offsetof(TqMetaPageData, version) == 4, "metapage layout");
+static_assert(offsetof(TqMetaPageData, dims) == 8, "metapage layout");
+static_assert(offsetof(TqMetaPageData, padded_dim) == 12, "metapage layout");
+static_assert(offsetof(TqMetaPageData, bits) == 16, "metapage layout");
+static_assert(offsetof(TqMetaPageData, metric) == 18, "metapage layout");
+static_assert(offsetof(TqMetaPageData, groups_per_stripe) == 20, "metapage layout");
+static_assert(offsetof(TqMetaPageData, pages_per_stripe) == 24, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_stripes) == 28, "metapage layout");
+static_assert(offsetof(TqMetaPageData, seed) == 32, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_inserted) == 40, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_built) == 48, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_lists) == 56, "metapage layout");
+static_assert(offsetof(TqMetaPageData, centroid_blkno) == 60, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_centroid_pages) == 64, "metapage layout");
+static_assert(offsetof(TqMetaPageData, dir_blkno) == 68, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_dir_pages) == 72, "metapage layout");
+static_assert(offsetof(TqMetaPageData, first_stripe) == 76, "metapage layout");
+static_assert(sizeof(TqMetaPageData) == 80, "metapage layout");
+
 #define TqPageGetMeta(page) ((TqMetaPage) PageGetContents(page))
 
-/* One group's header on the stripe's first page. */
+/*
+ * One group's header on the stripe's first page.  Norms are doubles: the norm
+ * of a legal vector can exceed FLT_MAX or be smaller than the float range
+ * (see turboquant::Encode).  Layout pinned like the metapage's.
+ */
 typedef struct TqGroupHeader
 {
 	uint32		used_mask;		/* bit s: slot s holds a vector */
 	uint32		unused;
-	ItemPointerData tids[turboquant::kBlockVectors];
-	float		norms[turboquant::kBlockVectors];
+	double		norms[turboquant::kBlockVectors];
 	float		factors[turboquant::kBlockVectors];
+	ItemPointerData tids[turboquant::kBlockVectors];
 } TqGroupHeader;
 
 #define TQ_GROUP_HEADER_SIZE MAXALIGN(sizeof(TqGroupHeader))
+
+static_assert(turboquant::kBlockVectors == 32, "group header layout");
+static_assert(sizeof(ItemPointerData) == 6, "group header layout");
+static_assert(offsetof(TqGroupHeader, used_mask) == 0, "group header layout");
+static_assert(offsetof(TqGroupHeader, norms) == 8, "group header layout");
+static_assert(offsetof(TqGroupHeader, factors) == 264, "group header layout");
+static_assert(offsetof(TqGroupHeader, tids) == 392, "group header layout");
+static_assert(sizeof(TqGroupHeader) == 584, "group header layout");
+static_assert(TQ_GROUP_HEADER_SIZE == 584, "group header layout");
+static_assert(sizeof(TqPageOpaqueData) == 16, "page special space layout");
+static_assert(offsetof(TqPageOpaqueData, page_id) == 14, "page special space layout");
 
 /* One list's directory entry. */
 typedef struct TqListEntry
@@ -158,7 +211,6 @@ typedef struct TqListEntry
 	uint32		unused;
 } TqListEntry;
 
-static_assert(sizeof(TqPageOpaqueData) == 16, "page opaque is part of the format");
 static_assert(sizeof(TqListEntry) == 24, "directory entry is part of the format");
 
 /* Centroid floats and directory entries per page. */
@@ -191,17 +243,17 @@ typedef struct TqOptions
 } TqOptions;
 
 /*
- * Each metric's facts in one place: the exact distance the operator
- * computes (re-ranking), how a kernel estimate becomes the reported value,
- * and how vectors are compared with centroids (the core's PartitionMetric:
- * spherical k-means for cosine).
+ * Each metric's facts the index needs, in one place: how a kernel estimate
+ * becomes the value the operator would report (rerank = 0), and how vectors are
+ * compared with centroids (the core's PartitionMetric: spherical k-means for
+ * cosine).  Re-ranking calls the ORDER BY operator's own function instead,
+ * so an index scan returns exactly what the operator computes.
  */
 typedef struct TqMetricInfo
 {
 	turboquant::Metric metric;
 	const char *name;
-	double		(*exact) (const float *a, const float *b, int n);
-	double		(*report) (float estimate);
+	double		(*report) (double estimate);
 	/* the metric lists are trained, assigned and ranked with (core's choice) */
 	turboquant::Metric partition;
 } TqMetricInfo;
@@ -260,6 +312,8 @@ int			TqIndexBits(Relation index);
 uint64		TqIndexSeed(Relation index);
 uint32		TqIndexTypmodDims(Relation index);
 void		TqCheckVectorDims(uint32 expect, int got);
+void		TqCheckFormat(Relation index, const TqMetaPageData *meta);
+Datum		TqIndexValueToTqvector(Relation index, Datum value);
 
 /* Block of page `page` of stripe `stripe`: the one home of stripe addressing. */
 static inline BlockNumber

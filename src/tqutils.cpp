@@ -10,6 +10,7 @@
 #include "tqvector.h"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/relation.h"
 #include "storage/bufpage.h"
 #include "storage/lmgr.h"
@@ -230,7 +231,7 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed, uint32 n_lists)
 	Assert(n_lists >= 1 && (n_lists == 1 || dims > 0));
 	memset(&meta, 0, sizeof(meta));
 	meta.magic = TQ_MAGIC_NUMBER;
-	meta.version = TQ_PAGE_VERSION;
+	meta.version = TQ_FORMAT_VERSION;
 	meta.bits = bits;
 	meta.metric = (uint16) metric;
 	meta.seed = seed;
@@ -283,21 +284,14 @@ TqReadMeta(Relation index)
 	memset(&meta, 0, sizeof(meta));
 	if (!PageIsNew(page))
 		memcpy(&meta, PageGetContents(page), sizeof(meta));
-	if (meta.magic == TQ_MAGIC_NUMBER && meta.version != TQ_PAGE_VERSION)
+	if (meta.magic == TQ_MAGIC_NUMBER && meta.version != TQ_FORMAT_VERSION)
 	{
 		UnlockReleaseBuffer(buf);
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						errmsg("index \"%s\" has on-disk format %u, this turboquant reads format %u",
-							   RelationGetRelationName(index), meta.version, TQ_PAGE_VERSION),
-						errhint("Rebuild it with REINDEX INDEX %s.",
-								RelationGetRelationName(index))));
+		TqCheckFormat(index, &meta);
 	}
 	TqCheckPage(page, index, TQ_METAPAGE_BLKNO, TQ_PAGE_META);
 	UnlockReleaseBuffer(buf);
-	if (meta.magic != TQ_MAGIC_NUMBER)
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" is not a turboquant index",
-							   RelationGetRelationName(index))));
+	TqCheckFormat(index, &meta);
 	if (meta.n_lists < 1 || meta.n_lists > TQ_MAX_LISTS || meta.first_stripe < 2 ||
 		(meta.n_lists > 1 && meta.dims == 0) ||
 		meta.first_stripe != meta.dir_blkno + meta.n_dir_pages)
@@ -305,6 +299,27 @@ TqReadMeta(Relation index)
 						errmsg("index \"%s\" has an invalid metapage",
 							   RelationGetRelationName(index))));
 	return meta;
+}
+
+/*
+ * Errors unless the metapage is a turboquant metapage of the format this
+ * build reads (TQ_FORMAT_VERSION).  Every reader of an index comes through
+ * TqReadMeta, hence here, before it interprets any other page.
+ */
+void
+TqCheckFormat(Relation index, const TqMetaPageData *meta)
+{
+	if (meta->magic != TQ_MAGIC_NUMBER)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" is not a turboquant index",
+							   RelationGetRelationName(index))));
+	if (meta->version != TQ_FORMAT_VERSION)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("index \"%s\" has on-disk format version %u, but this turboquant build reads only version %u",
+							   RelationGetRelationName(index), meta->version,
+							   (uint32) TQ_FORMAT_VERSION),
+						errhint("Rebuild it in the current format with REINDEX INDEX %s.",
+								quote_identifier(RelationGetRelationName(index)))));
 }
 
 /* Reads the n_lists x dims centroids from their pages into `out`. */
@@ -498,23 +513,22 @@ TqNearestList(const TqIndexCache *cache, const float *x)
 }
 
 static double
-TqReportL2(float est)
+TqReportL2(double est)
 {
-	return sqrt(Max(est, 0.0f));
+	return sqrt(Max(est, 0.0));
 }
 
 static double
-TqReportAsIs(float est)
+TqReportAsIs(double est)
 {
 	return est;
 }
 
 /* The metric descriptors, indexed by turboquant::Metric. */
 static TqMetricInfo tq_metrics[] = {
-	{Metric::kL2, "l2", TqL2Distance, TqReportL2, Metric::kL2},
-	{Metric::kCosine, "cosine", TqCosineDistance, TqReportAsIs, Metric::kCosine},
-	{Metric::kInnerProduct, "inner product", TqNegativeInnerProduct, TqReportAsIs,
-	Metric::kInnerProduct},
+	{Metric::kL2, "l2", TqReportL2, Metric::kL2},
+	{Metric::kCosine, "cosine", TqReportAsIs, Metric::kCosine},
+	{Metric::kInnerProduct, "inner product", TqReportAsIs, Metric::kInnerProduct},
 };
 
 /* Everything the index needs to know about a metric. */
@@ -574,7 +588,7 @@ TqIndexSeed(Relation index)
 const TqVector *
 TqIndexDatumVector(Relation index, Datum value)
 {
-	return DatumGetTqVector(value);
+	return DatumGetTqVector(TqIndexValueToTqvector(index, value));
 }
 
 /* The column's declared dimension, 0 when it has none. */
@@ -593,4 +607,20 @@ TqCheckVectorDims(uint32 expect, int got)
 	if ((int) expect != got)
 		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
 						errmsg("expected %u dimensions, not %d", expect, got)));
+}
+
+/*
+ * An indexed value or a query as a tqvector.  Every place that reads one
+ * (build, insert, scan, tq_index_check) goes through here: the opclass's
+ * optional support function 2 converts pgvector's vector or halfvec; without
+ * it the value already is a tqvector.  The result may be toasted (identity)
+ * or freshly palloc'd in the current memory context.
+ */
+Datum
+TqIndexValueToTqvector(Relation index, Datum value)
+{
+	if (!OidIsValid(index_getprocid(index, 1, TQ_CONVERT_PROC)))
+		return value;
+	return FunctionCall1Coll(index_getprocinfo(index, 1, TQ_CONVERT_PROC),
+							 index->rd_indcollation[0], value);
 }

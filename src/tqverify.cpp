@@ -45,7 +45,7 @@ extern "C" {
 typedef struct TqCheckEntry
 {
 	ItemPointerData tid;
-	float		norm;
+	double		norm;
 	bool		dup;			/* another entry has the same heap TID */
 	uint32		list;
 } TqCheckEntry;
@@ -90,6 +90,7 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	TqCheckState *st = (TqCheckState *) state;
 	TqCheckEntry key;
 	TqCheckEntry *e;
+	Datum		value;
 	const TqVector *vec;
 	double		norm;
 
@@ -103,10 +104,11 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		TqCorrupt(st->index, "table row missing from the index", tid);
 	if (e->dup)
 		TqCorrupt(st->index, "heap tid indexed twice", tid);
-	vec = TqIndexDatumVector(index, values[0]);
+	value = TqIndexValueToTqvector(index, values[0]);
+	vec = DatumGetTqVector(value);
 	/* in double like Encode, so huge and tiny elements neither overflow nor vanish */
 	norm = TqL2NormD(vec->x, vec->dim);
-	if (fabs(norm - (double) e->norm) > 1e-6 * norm)
+	if (fabs(norm - e->norm) > 1e-9 * norm)
 		TqCorrupt(st->index, "stored norm differs from the row's vector", tid);
 	if (st->cache && st->cache->n_lists > 1 && (uint32) vec->dim == st->cache->dims)
 	{
@@ -126,8 +128,10 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			!(dlist - dmin <= 1e-3 * (1.0 + fabs(dmin) + norm * norm)))
 			TqCorrupt(st->index, "entry in a list other than its nearest centroid's", tid);
 	}
-	if ((Pointer) vec != DatumGetPointer(values[0]))
+	if ((Pointer) vec != DatumGetPointer(value))
 		pfree((void *) vec);
+	if (value != values[0])
+		pfree(DatumGetPointer(value));
 }
 
 TQ_FUNCTION(tq_index_check)
