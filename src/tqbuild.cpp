@@ -122,8 +122,8 @@ TqAutoLists(uint64 rows)
 	if (rows < TQ_AUTO_LISTS_MIN_ROWS)
 		return 1;
 	if (rows <= 1000000)
-		return (uint32) (rows / 1000);
-	return (uint32) Min((double) TQ_MAX_LISTS, sqrt((double) rows));
+		return (uint32) (rows / TQ_AUTO_ROWS_PER_LIST);
+	return (uint32) Min((double) TQ_MAX_LISTS, 2 * sqrt((double) rows));
 }
 
 /*
