@@ -132,6 +132,7 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	TqCheckState *st = (TqCheckState *) state;
 	TqCheckEntry key;
 	TqCheckEntry *e;
+	Datum		value;
 	TqVector   *vec;
 	double		norm;
 	MemoryContext old;
@@ -146,8 +147,10 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		TqCorrupt(st->index, "table row missing from the index", tid);
 	if (e->dup)
 		TqCorrupt(st->index, "heap tid indexed twice", tid);
+	/* the row's value, converted and detoasted in a context reset after each row */
 	old = MemoryContextSwitchTo(st->tmpctx);
-	vec = (TqVector *) TqIndexDatumVector(index, values[0]);
+	value = TqIndexValueToTqvector(index, values[0]);
+	vec = DatumGetTqVector(value);
 	/* in double like Encode, so huge and tiny elements neither overflow nor vanish */
 	norm = TqL2NormD(vec->x, vec->dim);
 	if (fabs(norm - e->norm) > 1e-9 * norm)
