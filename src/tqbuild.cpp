@@ -51,6 +51,7 @@ extern "C" {
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "portability/instr_time.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -113,6 +114,9 @@ typedef struct TqBuildState
 	TqListEntry *dir;			/* n_lists entries */
 	uint8	   *codes;
 	float	   *scratch;
+
+	int			phase;			/* TQ_PHASE_*, 0 before the first */
+	instr_time	phase_start;
 } TqBuildState;
 
 /* The lists chosen for a table of `rows` rows when the user did not say. */
@@ -121,9 +125,11 @@ TqAutoLists(uint64 rows)
 {
 	if (rows < TQ_AUTO_LISTS_MIN_ROWS)
 		return 1;
-	if (rows <= 1000000)
+	/* rows/500 and sqrt(rows) meet at 250,000 rows (500 lists) */
+	if (rows <= (uint64) TQ_AUTO_ROWS_PER_LIST * TQ_AUTO_ROWS_PER_LIST)
 		return (uint32) (rows / TQ_AUTO_ROWS_PER_LIST);
-	return (uint32) Min((double) TQ_MAX_LISTS, 2 * sqrt((double) rows));
+	/* beyond, training and assignment cost (rows x lists) would grow too fast */
+	return (uint32) Min((double) TQ_MAX_LISTS, sqrt((double) rows));
 }
 
 /*
@@ -438,6 +444,31 @@ TqTrain(TqBuildState *st)
 
 /* ---- the build ---------------------------------------------------------- */
 
+/*
+ * Enters a build phase: reported in pg_stat_progress_create_index, and the
+ * time the previous one took at DEBUG1 (how long each phase takes is what
+ * tuning lists and maintenance_work_mem needs).
+ */
+static void
+TqBuildPhase(TqBuildState *st, int phase)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	if (st->phase != 0)
+	{
+		instr_time	spent = now;
+
+		INSTR_TIME_SUBTRACT(spent, st->phase_start);
+		elog(DEBUG1, "turboquant build of \"%s\": phase %d took %.3f s",
+			 RelationGetRelationName(st->index), st->phase, INSTR_TIME_GET_DOUBLE(spent));
+	}
+	st->phase = phase;
+	st->phase_start = now;
+	if (phase > 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, phase);
+}
+
 /* Writes the final metapage into block 0. */
 static void
 TqWriteMeta(TqBuildState *st)
@@ -518,7 +549,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 								 (int64) Max(heap->rd_rel->reltuples, 0));
 	if (st.lists_opt != 0)
 	{
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_SAMPLE);
+		TqBuildPhase(&st, TQ_PHASE_SAMPLE);
 		table_index_build_scan(heap, index, indexInfo, true, true, TqSampleCallback, &st, NULL);
 		TqChooseLists(&st);
 	}
@@ -529,7 +560,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	{
 		float	   *centroids;
 
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_TRAIN);
+		TqBuildPhase(&st, TQ_PHASE_TRAIN);
 		centroids = TqTrain(&st);
 		pfree(st.sample);
 		st.sample = NULL;
@@ -559,7 +590,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		SET_VARSIZE((char *) st.item - VARHDRSZ, st.item_size);
 	}
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_ASSIGN);
+	TqBuildPhase(&st, TQ_PHASE_ASSIGN);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   TqAssignCallback, &st, NULL);
 	if (st.cache != NULL)
@@ -573,7 +604,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		bool		isnull;
 		uint64		written = 0;
 
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_WRITE);
+		TqBuildPhase(&st, TQ_PHASE_WRITE);
 		tuplesort_performsort(st.sort);
 		while (tuplesort_getdatum(st.sort, true, &d, &isnull, NULL))
 		{
@@ -608,9 +639,10 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (RelationNeedsWAL(index))
 	{
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_WAL);
+		TqBuildPhase(&st, TQ_PHASE_WAL);
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
 	}
+	TqBuildPhase(&st, -1);
 	MemoryContextDelete(st.tmpctx);
 
 	result = (IndexBuildResult *) palloc(sizeof(IndexBuildResult));
