@@ -9,6 +9,7 @@
 #include "tqindex.h"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/relation.h"
 #include "storage/bufpage.h"
 #include "storage/lmgr.h"
@@ -193,7 +194,7 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 
 	memset(&meta, 0, sizeof(meta));
 	meta.magic = TQ_MAGIC_NUMBER;
-	meta.version = TQ_PAGE_VERSION;
+	meta.version = TQ_FORMAT_VERSION;
 	meta.bits = bits;
 	meta.metric = (uint16) metric;
 	meta.seed = seed;
@@ -252,16 +253,29 @@ TqReadMeta(Relation index)
 	TqCheckPage(page, index, TQ_METAPAGE_BLKNO, TQ_PAGE_META);
 	meta = *TqPageGetMeta(page);
 	UnlockReleaseBuffer(buf);
-	if (meta.magic != TQ_MAGIC_NUMBER)
+	TqCheckFormat(index, &meta);
+	return meta;
+}
+
+/*
+ * Errors unless the metapage is a turboquant metapage of the format this
+ * build reads (TQ_FORMAT_VERSION).  Every reader of an index comes through
+ * TqReadMeta, hence here, before it interprets any other page.
+ */
+void
+TqCheckFormat(Relation index, const TqMetaPageData *meta)
+{
+	if (meta->magic != TQ_MAGIC_NUMBER)
 		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
 						errmsg("index \"%s\" is not a turboquant index",
 							   RelationGetRelationName(index))));
-	if (meta.version != TQ_PAGE_VERSION)
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" has unsupported version %u",
-							   RelationGetRelationName(index), meta.version),
-						errhint("REINDEX the index.")));
-	return meta;
+	if (meta->version != TQ_FORMAT_VERSION)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("index \"%s\" has on-disk format version %u, but this turboquant build reads only version %u",
+							   RelationGetRelationName(index), meta->version,
+							   (uint32) TQ_FORMAT_VERSION),
+						errhint("Rebuild it in the current format with REINDEX INDEX %s.",
+								quote_identifier(RelationGetRelationName(index)))));
 }
 
 /*
@@ -382,4 +396,20 @@ TqCheckVectorDims(uint32 expect, int got)
 	if ((int) expect != got)
 		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
 						errmsg("expected %u dimensions, not %d", expect, got)));
+}
+
+/*
+ * An indexed value or a query as a tqvector.  Every place that reads one
+ * (build, insert, scan, tq_index_check) goes through here: the opclass's
+ * optional support function 2 converts pgvector's vector or halfvec; without
+ * it the value already is a tqvector.  The result may be toasted (identity)
+ * or freshly palloc'd in the current memory context.
+ */
+Datum
+TqIndexValueToTqvector(Relation index, Datum value)
+{
+	if (!OidIsValid(index_getprocid(index, 1, TQ_CONVERT_PROC)))
+		return value;
+	return FunctionCall1Coll(index_getprocinfo(index, 1, TQ_CONVERT_PROC),
+							 index->rd_indcollation[0], value);
 }

@@ -37,7 +37,7 @@ extern "C" {
 typedef struct TqCheckEntry
 {
 	ItemPointerData tid;
-	float		norm;
+	double		norm;
 	bool		dup;			/* another entry has the same heap TID */
 } TqCheckEntry;
 
@@ -79,6 +79,7 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	TqCheckState *st = (TqCheckState *) state;
 	TqCheckEntry key;
 	TqCheckEntry *e;
+	Datum		value;
 	TqVector   *vec;
 	double		norm;
 
@@ -92,13 +93,16 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		TqCorrupt(st->index, "table row missing from the index", tid);
 	if (e->dup)
 		TqCorrupt(st->index, "heap tid indexed twice", tid);
-	vec = DatumGetTqVector(values[0]);
+	value = TqIndexValueToTqvector(index, values[0]);
+	vec = DatumGetTqVector(value);
 	/* in double like Encode, so huge and tiny elements neither overflow nor vanish */
 	norm = TqL2NormD(vec->x, vec->dim);
-	if (fabs(norm - (double) e->norm) > 1e-6 * norm)
+	if (fabs(norm - e->norm) > 1e-9 * norm)
 		TqCorrupt(st->index, "stored norm differs from the row's vector", tid);
-	if ((Pointer) vec != DatumGetPointer(values[0]))
+	if ((Pointer) vec != DatumGetPointer(value))
 		pfree(vec);
+	if (value != values[0])
+		pfree(DatumGetPointer(value));
 }
 
 TQ_FUNCTION(tq_index_check)

@@ -65,11 +65,11 @@ struct LutHeader {
 	uint32_t bits;
 	uint32_t n_chunks;
 	uint32_t lut_chunk_bytes;
-	float qnorm;      /* |q| before normalization */
+	double qnorm;     /* |q| before normalization (double: see Encode) */
 	float scale;      /* table units per unit of <q_unit, x_hat> */
 	float offset_sum; /* sum of the per-unit offsets */
 	uint32_t planes;  /* 1: 8-bit entries; 2: 16-bit entries as two byte planes */
-	uint32_t pad[8];
+	uint32_t pad[7];
 };
 static_assert(sizeof(LutHeader) == kLutHeaderBytes, "LutHeader must be 64 bytes");
 

@@ -263,10 +263,13 @@ TEST(Scan, AccumulatorsEstimateFloatScore)
 			PrepareQuery(qz.q, Metric::kCosine, q.data(), lut.p, scratch.data());
 			uint32_t acc[kBlockVectors] = {0};
 			ScanChunks(lut.p, block.p, 0, l.n_chunks, acc);
-			float ones[kBlockVectors], est[kBlockVectors];
+			double ones[kBlockVectors], est[kBlockVectors];
+			float fones[kBlockVectors];
 			for (auto &o : ones)
+				o = 1.0;
+			for (auto &o : fones)
 				o = 1.0f;
-			EstimateDistances(lut.p, acc, ones, ones, est);
+			EstimateDistances(lut.p, acc, ones, fones, est);
 			/* Rounding: at most half a step per unit, step = widest unit range / 255. */
 			double widest = 0;
 			for (uint32_t i = 0; i < l.padded_dim; i++)
