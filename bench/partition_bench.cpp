@@ -190,7 +190,8 @@ RunIp(const Set &s, uint32_t k)
 /* Codes of a set of vectors, one list after another, 32 to a block. */
 struct Coded {
 	std::vector<uint8_t> blocks;
-	std::vector<float> norms, factors;
+	std::vector<double> norms;
+	std::vector<float> factors;
 	std::vector<size_t> first_block; /* per list */
 	std::vector<uint32_t> ids;       /* slot order */
 	std::vector<size_t> first_slot;  /* per list */
@@ -261,7 +262,8 @@ RunResidual(const Set &s, uint32_t k, Metric metric, int bits)
 	for (uint32_t probes : probes_list) {
 		double r11[modes] = {}, r110[modes] = {}, rec[modes][4] = {}, ceiling = 0;
 		std::vector<uint32_t> order(k);
-		std::vector<float> cdist(k), out, qc(s.dim);
+		std::vector<float> cdist(k), qc(s.dim);
+		std::vector<double> out;
 		for (uint32_t q = 0; q < s.nq; q++) {
 			const float *qv = &query[(size_t) q * s.dim];
 			const int32_t *gt = &gtall[(size_t) q * 100];
@@ -291,7 +293,7 @@ RunResidual(const Set &s, uint32_t k, Metric metric, int bits)
 					double qcv = mode == 2 ? Dot(qv, cv, s.dim) : 0;
 					for (size_t j = 0; j < lists[li].size(); j++) {
 						uint32_t id = cd.ids[cd.first_slot[li] + j];
-						float e = out[j];
+						float e = (float) out[j];
 						if (mode == 2) {
 							/* out = -<q, r>;  |q-x|^2 = |q|^2 + |x|^2 - 2<q,c> - 2<q,r> */
 							const float *xv = &base[(size_t) id * s.dim];
