@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "access/amvalidate.h"
+#include "access/genam.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_language.h"
@@ -22,11 +23,13 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/selfuncs.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/catcache.h"
 }
 
 int			tq_rerank = TQ_DEFAULT_RERANK;
+int			tq_probes = TQ_DEFAULT_PROBES;
 static int	tq_simd = (int) turboquant::SimdLevel::kAuto;
 static relopt_kind tq_relopt_kind;
 
@@ -66,11 +69,20 @@ TqIndexInit(void)
 					  TQ_DEFAULT_BITS, TQ_MIN_BITS, TQ_MAX_BITS, AccessExclusiveLock);
 	add_int_reloption(tq_relopt_kind, "seed", "Seed of the random rotation",
 					  TQ_DEFAULT_SEED, 0, PG_INT32_MAX, AccessExclusiveLock);
+	add_int_reloption(tq_relopt_kind, "lists",
+					  "Number of lists (0 = flat; -1 = chosen from the table size at build)",
+					  TQ_LISTS_AUTO, TQ_LISTS_AUTO, TQ_MAX_LISTS, AccessExclusiveLock);
 
 	DefineCustomIntVariable("turboquant.rerank",
 							"Candidates re-ranked with exact distances per scan pass.",
 							"0 returns rows in approximate order without reading the table.",
 							&tq_rerank, TQ_DEFAULT_RERANK, 0, TQ_MAX_RERANK,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("turboquant.probes",
+							"Lists scanned per query by a partitioned index.",
+							"More lists: higher recall, slower queries.  Filtered queries "
+							"continue into further lists until they have their rows.",
+							&tq_probes, TQ_DEFAULT_PROBES, 1, TQ_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("turboquant.simd",
 							 "SIMD kernel level used to scan codes.",
@@ -87,20 +99,35 @@ tqoptions(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"bits", RELOPT_TYPE_INT, offsetof(TqOptions, bits)},
 		{"seed", RELOPT_TYPE_INT, offsetof(TqOptions, seed)},
+		{"lists", RELOPT_TYPE_INT, offsetof(TqOptions, lists)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, tq_relopt_kind,
 									  sizeof(TqOptions), tab, lengthof(tab));
 }
 
+/* The number of lists of an index, from its metapage (1 when unreadable as ours). */
+static uint32
+TqCostLists(Oid indexoid)
+{
+	Relation	index = index_open(indexoid, NoLock);
+	uint32		lists = 1;
+
+	if (RelationGetNumberOfBlocks(index) > 0)
+		lists = TqReadMeta(index).n_lists;
+	index_close(index, NoLock);
+	return lists;
+}
+
 /*
- * amcostestimate.  A scan reads every code page once, in place and in
- * physical order, scoring codes with table lookups: cheaper per page than a
- * sequential scan, which deforms tuples and detoasts vectors (charged at half
- * a sequential page).  Then it fetches `turboquant.rerank` rows from the table
- * and computes their exact distances (the distance functions declare their
- * cost) before the first row comes out; every further row is nearly free.
- * Without ORDER BY the index is useless and must never be chosen.
+ * amcostestimate.  A scan reads the code pages of the `turboquant.probes`
+ * nearest lists (all of a flat index) in place, scoring codes with table
+ * lookups: cheaper per page than a sequential scan, which deforms tuples and
+ * detoasts vectors (charged at half a sequential page), plus one distance per
+ * centroid.  Then it fetches `turboquant.rerank` rows from the table and
+ * computes their exact distances (the distance functions declare their cost)
+ * before the first row comes out; every further row is nearly free.  Without
+ * ORDER BY the index is useless and must never be chosen.
  */
 static void
 tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -113,6 +140,8 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		rerank = Min((double) tq_rerank, tuples);
 	Cost		distance_cost = 0;
 	Cost		startup;
+	double		lists;
+	double		fraction;
 	ListCell   *lc;
 
 	*indexCorrelation = 0;
@@ -132,7 +161,11 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		cost_qual_eval_node(&qc, (Node *) lfirst(lc), root);
 		distance_cost += qc.per_tuple;
 	}
-	startup = pages * seq_page_cost * 0.5 + tuples * cpu_operator_cost * 0.05 +
+	lists = TqCostLists(path->indexinfo->indexoid);
+	fraction = Min(1.0, (double) tq_probes / lists);
+	startup = pages * fraction * seq_page_cost * 0.5 +
+		tuples * fraction * cpu_operator_cost * 0.05 +
+		(lists > 1 ? lists * distance_cost : 0) +
 		rerank * (seq_page_cost + cpu_tuple_cost + distance_cost);
 	*indexStartupCost = startup;
 	*indexTotalCost = startup + tuples * cpu_index_tuple_cost;
@@ -267,9 +300,15 @@ tqbuildphasename(int64 phase)
 	{
 		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
 			return (char *) "initializing";
-		case 2:
-			return (char *) "encoding vectors";
-		case 3:
+		case TQ_PHASE_SAMPLE:
+			return (char *) "sampling";
+		case TQ_PHASE_TRAIN:
+			return (char *) "training";
+		case TQ_PHASE_ASSIGN:
+			return (char *) "assigning and encoding";
+		case TQ_PHASE_WRITE:
+			return (char *) "writing";
+		case TQ_PHASE_WAL:
 			return (char *) "writing WAL";
 		default:
 			return NULL;
@@ -297,7 +336,7 @@ TQ_FUNCTION(tqhandler)
 	amroutine->ampredlocks = false;
 	amroutine->amcanparallel = false;
 	amroutine->amcaninclude = false;
-	amroutine->amusemaintenanceworkmem = false;
+	amroutine->amusemaintenanceworkmem = false;	/* the build uses it, inserts do not */
 	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
 	amroutine->amkeytype = InvalidOid;
 

@@ -2,9 +2,13 @@
  * tqverify.cpp — tq_index_check(regclass): an amcheck for turboquant.
  *
  * Checks every page the metapage accounts for (kind, stripe number, geometry),
- * every used slot (valid heap TID, finite norm and factor), and — with one
+ * the lists (every stripe in exactly one list's chain, chains ascending from
+ * the directory's head to its tail with its stripe count, every page of a
+ * stripe marked with its list, free-space hints inside their list), every
+ * used slot (valid heap TID, finite norm and factor), and — with one
  * pass over the table under an MVCC snapshot — that every row visible to it
- * with a non-NULL vector is indexed exactly once, with the norm of its vector.
+ * with a non-NULL vector is indexed exactly once, with the norm of its vector,
+ * in the list of its nearest centroid (up to float rounding).
  * Any failure is an ERROR with ERRCODE_INDEX_CORRUPTED naming the first
  * problem found; success returns the number of index entries.  Takes only
  * AccessShareLock, so it runs beside inserts, scans and VACUUM, and on a hot
@@ -30,6 +34,10 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
+#include "catalog/pg_authid_d.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 }
@@ -39,11 +47,14 @@ typedef struct TqCheckEntry
 	ItemPointerData tid;
 	double		norm;
 	bool		dup;			/* another entry has the same heap TID */
+	uint32		list;
 } TqCheckEntry;
 
 typedef struct TqCheckState
 {
 	Relation	index;
+	const TqIndexCache *cache;	/* private copy; NULL without dims */
+	void	   *assign_scratch;
 	TqCheckEntry *entries;
 	int64		n;
 	int64		rows;
@@ -80,7 +91,7 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	TqCheckEntry key;
 	TqCheckEntry *e;
 	Datum		value;
-	TqVector   *vec;
+	const TqVector *vec;
 	double		norm;
 
 	if (isnull[0])
@@ -99,8 +110,26 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	norm = TqL2NormD(vec->x, vec->dim);
 	if (fabs(norm - e->norm) > 1e-9 * norm)
 		TqCorrupt(st->index, "stored norm differs from the row's vector", tid);
+	if (st->cache && st->cache->n_lists > 1 && (uint32) vec->dim == st->cache->dims)
+	{
+		const TqIndexCache *c = st->cache;
+		uint32		nearest;
+		uint32		dummy;
+		float		dmin;
+		float		dlist;
+
+		/* the same distance definition as the build's assignment, from the core */
+		turboquant::AssignNearest(c->centroids, c->n_lists, c->dims, c->mi->partition, vec->x,
+								  1, &nearest, &dmin, st->assign_scratch);
+		turboquant::AssignNearest(c->centroids + (size_t) e->list * c->dims, 1, c->dims,
+								  c->mi->partition, vec->x, 1, &dummy, &dlist,
+								  st->assign_scratch);
+		if (nearest != e->list &&
+			!(dlist - dmin <= 1e-3 * (1.0 + fabs(dmin) + norm * norm)))
+			TqCorrupt(st->index, "entry in a list other than its nearest centroid's", tid);
+	}
 	if ((Pointer) vec != DatumGetPointer(value))
-		pfree(vec);
+		pfree((void *) vec);
 	if (value != values[0])
 		pfree(DatumGetPointer(value));
 }
@@ -129,59 +158,113 @@ TQ_FUNCTION(tq_index_check)
 
 	if (meta.dims == 0)
 	{
-		if (meta.n_stripes != 0)
-			TqCorrupt(index, "stripes without a dimension", NULL);
+		if (meta.n_stripes != 0 || meta.n_lists != 1)
+			TqCorrupt(index, "stripes or lists without a dimension", NULL);
 	}
 	else
 	{
-		const TqIndexCache *cache = TqGetCache(index, &meta);
+		const TqIndexCache *cache = TqCopyCache(TqGetCache(index, &meta), CurrentMemoryContext);
 		const TqStripeGeometry *geo = &cache->geo;
+		TqListEntry *dir = (TqListEntry *) palloc(sizeof(TqListEntry) * meta.n_lists);
+		uint32	   *owner;
 
+		st.cache = cache;
+		if (meta.n_lists > 1)
+			st.assign_scratch = palloc(Max(turboquant::AssignScratchBytes(meta.dims, meta.n_lists), 8));
 		if (meta.padded_dim != turboquant::QuantizerLayout(cache->qz).padded_dim)
 			TqCorrupt(index, "metapage padded dimension disagrees with the quantizer", NULL);
+		TqReadDirectory(index, &meta, dir);
+		/*
+		 * The stripe count after the directory: every stripe counted by then
+		 * is linked into its chain, and stripes linked later are ignored.
+		 */
+		meta.n_stripes = TqReadMeta(index).n_stripes;
+		owner = (uint32 *) palloc(sizeof(uint32) * Max(meta.n_stripes, 1));
 		if (RelationGetNumberOfBlocks(index) < TqStripeBlock(geo, meta.n_stripes, 0))
 			TqCorrupt(index, "relation shorter than its stripes", NULL);
-		for (uint32 stripe = 0; stripe < meta.n_stripes; stripe++)
+		for (uint32 s = 0; s < meta.n_stripes; s++)
+			owner[s] = TQ_INVALID_STRIPE;
+		for (uint32 list = 0; list < meta.n_lists; list++)
 		{
-			for (uint32 p = 0; p < geo->pages; p++)
+			uint32		stripe = dir[list].head;
+			uint32		prev = TQ_INVALID_STRIPE;
+			uint32		count = 0;
+			bool		saw_tail = false;
+
+			if ((dir[list].head == TQ_INVALID_STRIPE) != (dir[list].tail == TQ_INVALID_STRIPE))
+				TqCorrupt(index, "list with a head but no tail, or a tail but no head", NULL);
+			/* stripes from meta.n_stripes on were linked after we counted: ignored */
+			while (stripe != TQ_INVALID_STRIPE && stripe < meta.n_stripes)
 			{
-				BlockNumber blkno = TqStripeBlock(geo, stripe, p);
-				Buffer		buf = ReadBuffer(index, blkno);
-				Page		page;
+				uint32		next = TQ_INVALID_STRIPE;
 
-				LockBuffer(buf, BUFFER_LOCK_SHARE);
-				page = BufferGetPage(buf);
-				TqCheckPage(page, index, blkno, p == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
-				if (TqPageGetOpaque(page)->stripe != stripe)
-					TqCorrupt(index, "page belongs to another stripe", NULL);
-				for (uint32 g = 0; p == 0 && g < geo->groups; g++)
+				if (owner[stripe] != TQ_INVALID_STRIPE)
+					TqCorrupt(index, "stripe in two list chains (or twice in one)", NULL);
+				if (prev != TQ_INVALID_STRIPE && stripe <= prev)
+					TqCorrupt(index, "list chain out of order", NULL);
+				owner[stripe] = list;
+				count++;
+				for (uint32 p = 0; p < geo->pages; p++)
 				{
-					TqGroupHeader *gh = TqPageGroupHeader(page, g);
+					BlockNumber blkno = TqStripeBlock(geo, stripe, p);
+					Buffer		buf = ReadBuffer(index, blkno);
+					Page		page;
 
-					for (uint32 s = 0; s < turboquant::kBlockVectors; s++)
+					LockBuffer(buf, BUFFER_LOCK_SHARE);
+					page = BufferGetPage(buf);
+					TqCheckPage(page, index, blkno, p == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
+					if (TqPageGetOpaque(page)->stripe != stripe)
+						TqCorrupt(index, "page belongs to another stripe", NULL);
+					if (TqPageGetOpaque(page)->list != list)
+						TqCorrupt(index, "page belongs to another list", NULL);
+					if (p == 0)
+						next = TqPageGetOpaque(page)->next;
+					for (uint32 g = 0; p == 0 && g < geo->groups; g++)
 					{
-						if (!((gh->used_mask >> s) & 1))
-							continue;
-						if (!ItemPointerIsValid(&gh->tids[s]))
-							TqCorrupt(index, "used slot without a heap tid", NULL);
-						if (!std::isfinite(gh->norms[s]) || gh->norms[s] < 0 ||
-							!std::isfinite(gh->factors[s]))
-							TqCorrupt(index, "used slot with an invalid norm or factor",
-									  &gh->tids[s]);
-						if (st.n == cap)
+						TqGroupHeader *gh = TqPageGroupHeader(page, g);
+
+						for (uint32 s = 0; s < turboquant::kBlockVectors; s++)
 						{
-							cap *= 2;
-							st.entries = (TqCheckEntry *) repalloc_huge(st.entries,
-																		 sizeof(TqCheckEntry) * cap);
+							if (!((gh->used_mask >> s) & 1))
+								continue;
+							if (!ItemPointerIsValid(&gh->tids[s]))
+								TqCorrupt(index, "used slot without a heap tid", NULL);
+							if (!std::isfinite(gh->norms[s]) || gh->norms[s] < 0 ||
+								!std::isfinite(gh->factors[s]))
+								TqCorrupt(index, "used slot with an invalid norm or factor",
+										  &gh->tids[s]);
+							if (st.n == cap)
+							{
+								cap *= 2;
+								st.entries = (TqCheckEntry *) repalloc_huge(st.entries,
+																			 sizeof(TqCheckEntry) * cap);
+							}
+							st.entries[st.n].tid = gh->tids[s];
+							st.entries[st.n].norm = gh->norms[s];
+							st.entries[st.n].dup = false;
+							st.entries[st.n].list = list;
+							st.n++;
 						}
-						st.entries[st.n].tid = gh->tids[s];
-						st.entries[st.n].norm = gh->norms[s];
-						st.entries[st.n].dup = false;
-						st.n++;
 					}
+					UnlockReleaseBuffer(buf);
 				}
-				UnlockReleaseBuffer(buf);
+				saw_tail |= stripe == dir[list].tail;
+				prev = stripe;
+				stripe = next;
 			}
+			/* the chain may have grown since the directory was read, never shrunk */
+			if ((dir[list].tail != TQ_INVALID_STRIPE && !saw_tail) || count < dir[list].n_stripes)
+				TqCorrupt(index, "list chain disagrees with the directory", NULL);
+		}
+		for (uint32 s = 0; s < meta.n_stripes; s++)
+			if (owner[s] == TQ_INVALID_STRIPE)
+				TqCorrupt(index, "stripe in no list", NULL);
+		for (uint32 list = 0; list < meta.n_lists; list++)
+		{
+			uint32		h = dir[list].free_hint;
+
+			if (h != TQ_INVALID_STRIPE && (h >= meta.n_stripes || owner[h] != list))
+				TqCorrupt(index, "free-space hint outside its list", NULL);
 		}
 	}
 
@@ -202,4 +285,88 @@ TQ_FUNCTION(tq_index_check)
 	table_close(heap, AccessShareLock);
 	index_close(index, AccessShareLock);
 	PG_RETURN_INT64(st.n);
+}
+
+/*
+ * tq_index_stats(regclass): what a partitioned index looks like now — lists,
+ * rows per list (min / avg / max), rows now and at build (inserts since the
+ * build drift from the trained centroids: see the README on when to
+ * REINDEX), pages, bits and on-disk format.  Reads the directory and every
+ * stripe's first page under AccessShareLock.  Not executable by PUBLIC; the
+ * caller must also own the table or have pg_stat_scan_tables (the rule of
+ * pgstattuple's index functions).
+ */
+TQ_FUNCTION(tq_index_stats)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	index = index_open(indexoid, AccessShareLock);
+	TupleDesc	tupdesc;
+	TqMetaPageData meta;
+	uint64	   *rows;
+	uint64		total = 0;
+	uint64		min_rows = 0;
+	uint64		max_rows = 0;
+	uint32		empty = 0;
+	Datum		values[11];
+	bool		nulls[11];
+
+	if (index->rd_indam->ambuild != tqbuild)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is not a turboquant index",
+							   RelationGetRelationName(index))));
+	if (!pg_class_ownercheck(index->rd_index->indrelid, GetUserId()) &&
+		!has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES))
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("permission denied for index %s", RelationGetRelationName(index)),
+						errdetail("Only the table's owner or members of pg_stat_scan_tables may read its statistics.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	meta = TqReadMeta(index);
+	rows = (uint64 *) palloc0(sizeof(uint64) * meta.n_lists);
+	if (meta.dims > 0)
+	{
+		TqStripeGeometry geo = TqGetCache(index, &meta)->geo;
+
+		for (uint32 stripe = 0; stripe < meta.n_stripes; stripe++)
+		{
+			BlockNumber blkno = TqStripeBlock(&geo, stripe, 0);
+			Buffer		buf = ReadBuffer(index, blkno);
+			Page		page;
+			uint32		list;
+			uint64		n = 0;
+
+			CHECK_FOR_INTERRUPTS();
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			TqCheckPage(page, index, blkno, TQ_PAGE_STRIPE_HEAD);
+			list = TqPageGetOpaque(page)->list;
+			for (uint32 g = 0; g < geo.groups; g++)
+				n += __builtin_popcount(TqPageGroupHeader(page, g)->used_mask);
+			UnlockReleaseBuffer(buf);
+			if (list >= meta.n_lists)
+				TqCorrupt(index, "stripe in a list that does not exist", NULL);
+			rows[list] += n;
+		}
+	}
+	for (uint32 l = 0; l < meta.n_lists; l++)
+	{
+		total += rows[l];
+		min_rows = l == 0 ? rows[l] : Min(min_rows, rows[l]);
+		max_rows = Max(max_rows, rows[l]);
+		empty += rows[l] == 0;
+	}
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int32GetDatum((int32) meta.n_lists);
+	values[1] = Int64GetDatum((int64) total);
+	values[2] = Int64GetDatum((int64) meta.n_built);
+	values[3] = Int64GetDatum((int64) min_rows);
+	values[4] = Float8GetDatum((double) total / meta.n_lists);
+	values[5] = Int64GetDatum((int64) max_rows);
+	values[6] = Int32GetDatum((int32) empty);
+	values[7] = Int64GetDatum((int64) RelationGetNumberOfBlocks(index));
+	values[8] = Int32GetDatum((int32) meta.bits);
+	values[9] = Int32GetDatum((int32) meta.dims);
+	values[10] = Int32GetDatum((int32) meta.version);
+	index_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -2,10 +2,11 @@
 #
 # Filtered queries: WHERE category = x ORDER BY v <op> q LIMIT k must return k
 # rows however selective the filter (50%, 1%, 0.1% of 20000 rows), because the
-# scan keeps going, pass after pass, until the executor has its rows.  With
-# every candidate re-ranked the rows are those of exact search; at the default
-# depth they are still k distinct rows passing the filter, mostly the right
-# ones.  Also: LIMIT larger than turboquant.rerank, and no LIMIT at all (every
+# scan keeps going, pass after pass and list after list, until the executor
+# has its rows.  The indexes are partitioned (20000 rows: 20 lists by
+# default).  With every list probed and every candidate re-ranked the rows are
+# those of exact search; at the default probes and depth they are still k
+# distinct rows passing the filter, mostly the right ones.  Also: LIMIT larger than turboquant.rerank, and no LIMIT at all (every
 # row exactly once, even with rerank = 0).
 use strict;
 use warnings;
@@ -41,7 +42,14 @@ ANALYZE f;
 my %ops = ('<->' => 'f_l2', '<=>' => 'f_cos', '<#>' => 'f_ip');
 my $index = 'SET enable_seqscan = off';
 my $exact = 'SET enable_indexscan = off; SET enable_bitmapscan = off';
-my $everything = "$index; SET turboquant.rerank = 100000";
+my $everything = "$index; SET turboquant.rerank = 100000; SET turboquant.probes = 32768";
+
+# the default for 20000 rows is a partitioned index
+for my $idx (sort values %ops)
+{
+	is($node->safe_psql('postgres', "SELECT lists FROM tq_index_stats('$idx')"),
+		'20', "$idx has 20 lists");
+}
 
 # ids of the first $limit rows, comma-separated, in result order
 sub ids
