@@ -169,7 +169,7 @@ def train(token_lists, model="fasttext", dim=300, epochs=5, workers=2, seed=1, m
     cls = FastText if model == "fasttext" else Word2Vec
     kw = dict(vector_size=dim, window=5, min_count=min_count, sg=0, epochs=epochs, workers=workers, seed=seed)
     if model == "fasttext":
-        kw.update(min_n=3, max_n=6)
+        kw.update(min_n=3, max_n=6, bucket=200_000)   # gensim's 2M buckets x 300 floats = 2.4 GB
     return cls(sentences=token_lists, **kw)
 
 

@@ -237,8 +237,8 @@ size_t KMeansScratchBytes(size_t n, uint32_t dim, uint32_t k) noexcept;
 
 /*
  * Trains k centroids (written to centroids[k * dim]) from n vectors.  Init is
- * k-means++ (D^2 sampling; measured against random and subsampled variants,
- * see kmeans.cpp), then `iterations` Lloyd rounds (stops early once no
+ * k-means++ (D^2 sampling) on a random subset of min(n, 8k) points (measured
+ * against full k-means++ and random init, see kmeans.cpp), then `iterations` Lloyd rounds (stops early once no
  * assignment changes).  Empty clusters are repaired each round by moving the
  * point farthest from its centroid (taken from a cluster of size > 1) into
  * the empty one.  k > n: every point becomes a centroid and the remaining
@@ -250,7 +250,7 @@ size_t KMeansScratchBytes(size_t n, uint32_t dim, uint32_t k) noexcept;
 bool KMeansTrain(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,
 				 uint64_t seed, int iterations, float *centroids, void *scratch) noexcept;
 
-/* How KMeansTrainEx seeds (kPlusPlus is what KMeansTrain uses). */
+/* How KMeansTrainEx seeds (kPlusPlusSampled is what KMeansTrain uses). */
 enum class KMeansInit : uint8_t {
 	kPlusPlus = 0,        /* k-means++ over all n points */
 	kRandom = 1,          /* k distinct random points */
