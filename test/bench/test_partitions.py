@@ -80,6 +80,7 @@ def test_summary_ratios_against_hnsw():
     tq = next(e for e in s["indexes"] if e["index"] == "turboquant b=4 lists=10")
     assert tq["at"]["0.95"]["qps"] == 100 and tq["at"]["0.95"]["qps_vs_hnsw"] == pytest.approx(2.5)
     assert tq["at"]["0.99"]["qps_vs_hnsw"] == pytest.approx(2.5)
+    assert tq["at"]["0.95"]["p50_qps_vs_hnsw"] == pytest.approx(1.0)   # equal medians in this fake run
     assert tq["build_speedup_vs_hnsw"] == pytest.approx(30) and tq["size_vs_hnsw"] == pytest.approx(0.1)
     assert tq["phases"] == {"training": 0.5}
     h = next(e for e in s["indexes"] if e["index"] == "hnsw")
