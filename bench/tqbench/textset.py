@@ -5,8 +5,9 @@ debian-fasttext300 set, vectors are averaged word vectors of a fastText (or word
 trained on the texts themselves with gensim (PyPI).  Texts are the definitions and quotations of
 the GNU Collaborative International Dictionary of English (dict-gcide), WordNet glosses and usage
 examples (wordnet-base), the sentences of the Linux kernel documentation (linux-doc) and of the
-Debian package descriptions in the apt lists (`apt-cache dumpavail`): all public, all installed
-with apt-get.
+Debian package descriptions in the apt lists (`apt-cache dumpavail`) and of the Python, Perl and
+PostgreSQL manuals (python3.11-doc, perl-doc, postgresql-doc-15): all public, all installed with
+apt-get.
 
 Steps (each timed in manifest.json):
   1. collect texts from the sources, clean and deduplicate them (exact, case-folded), shuffle with
@@ -17,7 +18,8 @@ Steps (each timed in manifest.json):
   4. write base.fvecs, query.fvecs, exact top-100 gt_cos.ivecs and gt_l2.ivecs, and the texts.
 
 Usage:
-  apt-get install dict-gcide wordnet-base linux-doc
+  apt-get install dict-gcide wordnet-base linux-doc python3.11-doc perl-doc postgresql-doc-15 \
+      emacs-common debian-handbook
   python3 -m venv ~/.venv-textset && ~/.venv-textset/bin/pip install -r bench/textset-requirements.txt
   ~/.venv-textset/bin/python bench/make_textset.py --n 1000000 --out ~/data/debtext-ft300
   python3 bench/run.py --dataset ~/data/debtext-ft300 ...
@@ -71,7 +73,9 @@ def gcide_texts(path=GCIDE):
         t = t.replace("{", "").replace("}", "")
         t = re.sub(r"^\s*\d+\.\s*", "", _clean(t))     # sense numbers
         t = re.sub(r"^(\(\w\)\s*)", "", t)
-        # A definition lists its senses and examples with ';': each clause is a text.
+        # A definition lists its senses and examples with ';': the whole and each clause are texts.
+        if ";" in t and _keep(t, 4, 80):
+            yield t
         for c in (t.split(";") if ";" in t else [t]):
             c = _clean(re.sub(r"^(as|e\.g\.),\s*", "", c.strip()))
             if _keep(c):
@@ -94,28 +98,51 @@ def wordnet_texts(folder=WORDNET):
                         yield t
 
 
-def linux_doc_texts(folder=LINUX_DOC):
-    """Sentences of the kernel documentation prose (markup, tables and code blocks skipped)."""
+def _prose(folder, pattern):
+    """Sentences of the prose paragraphs of text files (rst, pod, html) under a folder."""
+    import html as htmlmod
+
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
+            if not re.search(pattern, name):
+                continue
             p = os.path.join(root, name)
             opener = gzip.open if name.endswith(".gz") else open
-            if not re.search(r"\.(rst|txt)(\.gz)?$", name):
-                continue
             try:
                 with opener(p, "rt", encoding="utf-8", errors="replace") as f:
                     data = f.read()
             except OSError:
                 continue
+            if ".htm" in name:
+                data = re.sub(r"(?is)<(pre|script|style|table)\b.*?</\1>", "\n\n", data)
+                data = re.sub(r"(?i)</?(p|div|li|h\d|dt|dd|br)\b[^>]*>", "\n\n", data)
+                data = htmlmod.unescape(re.sub(r"<[^>]+>", "", data))
             for para in re.split(r"\n\s*\n", data):
                 lines = para.split("\n")
-                if lines[0].startswith(("\t", "    ", "..", "|", "+", "=", "::")):
-                    continue   # code, directives, tables
-                t = re.sub(r"[`*]+|:\w+:", "", _clean(para))
+                if lines[0].startswith(("\t", "    ", "..", "|", "+", "=", "::", ">>>", "$")):
+                    continue   # code, directives, tables, pod commands
+                t = re.sub(r"[`*]+|:\w+:|[A-Z]<([^>]*)>", lambda m: m.group(1) or "", _clean(para))
                 for s in _SENT.split(t):
                     if _keep(s, 5, 60):
                         yield s
+
+
+def linux_doc_texts(folder=LINUX_DOC):
+    """Sentences of the kernel documentation prose (markup, tables and code blocks skipped)."""
+    return _prose(folder, r"\.(rst|txt)(\.gz)?$")
+
+
+def manual_texts():
+    """Sentences of the Python, Perl, PostgreSQL and GNU manuals (python3.11-doc, perl-doc,
+    postgresql-doc-15, emacs-common and every other info manual installed) and the Debian
+    Administrator's Handbook (debian-handbook)."""
+    for folder, pattern in (("/usr/share/doc/python3.11/html/_sources", r"\.rst\.txt$"),
+                            ("/usr/share/info", r"\.info(-\d+)?(\.gz)?$"),
+                            ("/usr/share/doc/debian-handbook/html/en-US", r"\.html$"),
+                            ("/usr/share/perl/5.36", r"\.(pod|pm)$"),
+                            ("/usr/share/doc/postgresql-doc-15/html", r"\.html$")):
+        yield from _prose(folder, pattern)
 
 
 def debian_texts():
@@ -138,7 +165,7 @@ def debian_texts():
 
 
 SOURCES = {"gcide": gcide_texts, "wordnet": wordnet_texts, "linux-doc": linux_doc_texts,
-           "debian": debian_texts}
+           "debian": debian_texts, "manuals": manual_texts}
 
 
 def collect(sources, limit, seed=1, log=print):
@@ -269,7 +296,7 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=1_000_000, help="base vectors")
     p.add_argument("--nq", type=int, default=1000, help="queries (held apart from the base)")
     p.add_argument("--out", required=True, help="output folder (a dataset folder for bench/run.py)")
-    p.add_argument("--sources", default="gcide,wordnet,linux-doc,debian", help="comma list of " + ", ".join(SOURCES))
+    p.add_argument("--sources", default="gcide,wordnet,linux-doc,debian,manuals", help="comma list of " + ", ".join(SOURCES))
     p.add_argument("--model", default="fasttext", choices=("fasttext", "word2vec"))
     p.add_argument("--dim", type=int, default=300)
     p.add_argument("--epochs", type=int, default=5)
