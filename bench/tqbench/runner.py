@@ -552,7 +552,7 @@ class Run:
             n_lists = 10**9 if n_lists else 0
         self.doc["indexes"][-1]["lists"] = n_lists if n_lists < 10**9 else None
         reranks = int_list(a.tq_rerank)
-        if n_lists == 0:
+        if n_lists <= 1:   # flat: the one-list case (tq_index_stats reports 1 list)
             settings = [{"turboquant.rerank": r} for r in reranks]
         else:
             settings = [{"turboquant.probes": p, "turboquant.rerank": r}
