@@ -218,9 +218,11 @@ void TopKSort(TopK *t) noexcept;
  *   kCosine       1 - <x/|x|, c>: spherical k-means, the data normalised,
  *                 centroids renormalised to unit length after every update
  *                 (a zero vector is at distance 1 from every centroid).
- *   kInnerProduct assign and rank by PartitionMetric(kInnerProduct), chosen
- *                 by measurement (kmeans.cpp essay): call PartitionMetric on
- *                 the index metric and pass the result to every function here.
+ *   kInnerProduct -<x, c> (largest inner product first).
+ * Which of these a partitioned index uses is chosen by measurement (kmeans.cpp
+ * essay): rows are trained and assigned with PartitionMetric(index metric),
+ * queries rank lists with PartitionRankMetric(index metric).  They differ only
+ * for inner product: lists by L2 (balanced), probe order by inner product.
  *
  * Determinism: the same (data, n, dim, k, metric, seed, iterations) give the
  * same centroids on every run of the same build: own PRNG (splitmix64), no
@@ -229,8 +231,10 @@ void TopKSort(TopK *t) noexcept;
  * differently in the last bit, so ties can resolve differently across them.
  */
 
-/* The metric lists are trained, assigned and ranked with for an index metric. */
+/* The metric lists are trained and rows assigned with, for an index metric. */
 Metric PartitionMetric(Metric index_metric) noexcept;
+/* The metric a query ranks the lists with (RankCentroids), for an index metric. */
+Metric PartitionRankMetric(Metric index_metric) noexcept;
 
 /* Bytes of scratch KMeansTrain needs (0 if the sizes overflow). */
 size_t KMeansScratchBytes(size_t n, uint32_t dim, uint32_t k) noexcept;
