@@ -327,8 +327,8 @@ def phase_durations(seen, total_s):
     return out
 
 
-def tq_index_lists(conn, index):
-    """Lists of a turboquant index from tq_index_stats (None when this build has no such function)."""
+def tq_index_stats(conn, index):
+    """tq_index_stats of a turboquant index as a dict (None when this build has no such function)."""
     try:
         with conn.transaction():
             cur = conn.execute("SELECT * FROM tq_index_stats(%s::regclass)", (index,))
@@ -336,10 +336,15 @@ def tq_index_lists(conn, index):
             row = cur.fetchone()
     except Exception:
         return None
-    if row is None or "lists" not in names:
+    return None if row is None else {n: (float(v) if isinstance(v, float) else v) for n, v in zip(names, row)}
+
+
+def tq_index_lists(conn, index):
+    """Lists of a turboquant index from tq_index_stats (None when unknown)."""
+    st = tq_index_stats(conn, index)
+    if st is None or st.get("lists") is None:
         return None
-    v = row[names.index("lists")]
-    return int(v) if v is not None else None
+    return int(st["lists"])
 
 
 class Run:
@@ -481,9 +486,12 @@ class Run:
             bar.close()
             conn.execute(f"ANALYZE {target.table}")
             idx_bytes = conn.execute(f"SELECT pg_relation_size('{target.table}_idx')").fetchone()[0]
-            self.doc["drift"].append({"engine": engine, "index": label, "rows": int(ids.size),
-                                      "insert_s": insert_s, "rows_per_s": ids.size / insert_s if insert_s else None,
-                                      "index_bytes_after": idx_bytes})
+            entry = {"engine": engine, "index": label, "rows": int(ids.size), "insert_s": insert_s,
+                     "rows_per_s": ids.size / insert_s if insert_s else None, "index_bytes_after": idx_bytes}
+            if engine == "turboquant":
+                entry["stats_before"] = self.doc["indexes"][-1].get("stats")
+                entry["stats_after"] = tq_index_stats(conn, f"{target.table}_idx")
+            self.doc["drift"].append(entry)
             self.p.say(f"inserted {ids.size} drift rows through {label} in {insert_s:.1f} s "
                        f"({ids.size / max(insert_s, 1e-9):.0f} rows/s); index now {idx_bytes / 2**20:.1f} MiB")
             self.sweep(engine, label + " +drift", target, settings_list, gt=self.plan.gt_after, phase="after")
@@ -544,6 +552,7 @@ class Run:
             # An access method without lists is flat: build it as before.
             ddl = ddl.replace(", lists = 0", "")
             self.build(conn, "turboquant", label, target, ddl, {"bits": bits, "lists": lists, "extra": a.tq_options})
+        self.doc["indexes"][-1]["stats"] = tq_index_stats(conn, f"{TQ_TABLE}_idx")
         n_lists = tq_index_lists(conn, f"{TQ_TABLE}_idx")
         if n_lists is None and lists != "default":
             n_lists = int(lists)

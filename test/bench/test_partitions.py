@@ -163,6 +163,9 @@ def test_drift_and_sweeps(drift_doc):
         assert all("turboquant.probes" not in r["settings"] for r in doc["results"] if " flat" in r["index"])
         parts = [i for i in tqi if i["options"]["lists"] == "8"]
         if parts:
+            assert parts[0]["stats"]["lists"] == 8 and parts[0]["stats"]["rows"] == 1000
+            d = next(d for d in doc["drift"] if d["index"] == parts[0]["index"])
+            assert d["stats_after"]["rows"] == 1500 and d["stats_before"]["rows"] == 1000
             pr = {r["settings"].get("turboquant.probes") for r in doc["results"]
                   if r["engine"] == "turboquant" and "lists=8" in r["index"]}
             assert pr == {1, 8}
