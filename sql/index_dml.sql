@@ -100,7 +100,7 @@ CREATE INDEX ON e USING turboquant (v tqvector_l2_ops) WITH (seed = -1);
 CREATE INDEX e_default ON e USING turboquant (v);
 SELECT opcname FROM pg_index i JOIN pg_opclass o ON o.oid = i.indclass[0] WHERE indexrelid = 'e_default'::regclass;
 CREATE INDEX ON e USING turboquant (v tqvector_l2_ops, v tqvector_l2_ops);
-SET turboquant.rerank = -1;
+SET turboquant.rerank = -2;
 SET turboquant.simd = 'sse9';
 SELECT tq_index_check('e');
 DROP TABLE e;

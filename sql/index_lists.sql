@@ -130,7 +130,7 @@ SELECT v FROM few ORDER BY v <-> '[0,0.9,0.1]' LIMIT 1;
 RESET enable_seqscan;
 
 -- bad settings and privileges
-SET turboquant.probes = 0;
+SET turboquant.probes = -1;
 SELECT has_function_privilege('public', 'tq_index_stats(regclass)', 'execute') AS public_can_stats;
 SELECT * FROM tq_index_stats('items_pkey');
 

@@ -22,6 +22,10 @@
  *                a run of consecutive stripes chained head to tail, then the
  *                list directory and the metapage are written.
  *
+ * The assigning and encoding pass runs in parallel with
+ * max_parallel_maintenance_workers (see "parallel assigning and encoding"
+ * below); sampling, training and writing stay in the leader.
+ *
  * A flat index (lists = 0, or a table too small for lists to pay) is the
  * one-list case of the same writer: no sampling, no training, no sort (one
  * list is already in order), the table read once and each vector packed
@@ -42,6 +46,9 @@
 #include "tqvector.h"
 
 extern "C" {
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
@@ -49,8 +56,15 @@ extern "C" {
 #include "catalog/pg_type_d.h"
 #include "commands/progress.h"
 #include "common/pg_prng.h"
+#include "executor/instrument.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "storage/condition_variable.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
 #include "pgstat.h"
+#include "portability/instr_time.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -113,6 +127,9 @@ typedef struct TqBuildState
 	TqListEntry *dir;			/* n_lists entries */
 	uint8	   *codes;
 	float	   *scratch;
+
+	int			phase;			/* TQ_PHASE_*, 0 before the first */
+	instr_time	phase_start;
 } TqBuildState;
 
 /* The lists chosen for a table of `rows` rows when the user did not say. */
@@ -121,8 +138,10 @@ TqAutoLists(uint64 rows)
 {
 	if (rows < TQ_AUTO_LISTS_MIN_ROWS)
 		return 1;
-	if (rows <= 1000000)
-		return (uint32) (rows / 1000);
+	/* rows/500 and sqrt(rows) meet at 250,000 rows (500 lists) */
+	if (rows <= (uint64) TQ_AUTO_ROWS_PER_LIST * TQ_AUTO_ROWS_PER_LIST)
+		return (uint32) (rows / TQ_AUTO_ROWS_PER_LIST);
+	/* beyond, training and assignment cost (rows x lists) would grow too fast */
 	return (uint32) Min((double) TQ_MAX_LISTS, sqrt((double) rows));
 }
 
@@ -436,7 +455,293 @@ TqTrain(TqBuildState *st)
 	return centroids;
 }
 
+static void TqBuildInit(TqBuildState *st, Relation index);
+
+/* Starts the sort of encoded vectors (a participant's, or the leader's merge). */
+static void
+TqBuildBeginSort(TqBuildState *st, int sortmem, SortCoordinate coordinate)
+{
+	st->sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false, sortmem,
+									 coordinate, TUPLESORT_NONE);
+	st->item = (TqSortItem *) ((char *) palloc0(st->item_size) + VARHDRSZ);
+	SET_VARSIZE((char *) st->item - VARHDRSZ, st->item_size);
+}
+
+/* ---- parallel assigning and encoding ------------------------------------ */
+
+/*
+ * With max_parallel_maintenance_workers, the second pass (assigning and
+ * encoding: the matrix products and the encoding, the build's heaviest part)
+ * runs in parallel, as nbtsort does for btree: workers and the leader each
+ * scan blocks of the table (a parallel table scan), assign and encode what
+ * they read, and sort it into their own run of a shared tuplesort; the leader
+ * then merges the runs and writes the stripes alone.  The sort key (list,
+ * heap TID) makes the result independent of who read what: a parallel build
+ * writes the same pages as a serial one.  Workers read the centroids from
+ * their pages (already in shared buffers) and everything else from the
+ * shared state, never from the metapage, which is written last.
+ */
+#define TQ_PARALLEL_KEY_SHARED		UINT64CONST(0xA7D0000000000001)
+#define TQ_PARALLEL_KEY_TUPLESORT	UINT64CONST(0xA7D0000000000002)
+#define TQ_PARALLEL_KEY_QUERY_TEXT	UINT64CONST(0xA7D0000000000003)
+#define TQ_PARALLEL_KEY_WAL_USAGE	UINT64CONST(0xA7D0000000000004)
+#define TQ_PARALLEL_KEY_BUFFER_USAGE UINT64CONST(0xA7D0000000000005)
+
+typedef struct TqParallelShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			scantuplesortstates;
+	TqMetaPageData meta;		/* the block map and quantizer of the index being built */
+	ConditionVariable workersdonecv;
+	slock_t		mutex;
+	int			nparticipantsdone;
+	double		reltuples;
+	uint64		indtuples;
+	/* a ParallelTableScanDescData follows, BUFFERALIGNed */
+} TqParallelShared;
+
+#define TqParallelTableScan(shared) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(TqParallelShared))))
+
+/* What the leader keeps between starting the workers and the end of the build. */
+typedef struct TqParallelLeader
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	WalUsage   *walusage;
+	BufferUsage *bufferusage;
+} TqParallelLeader;
+
+/*
+ * One participant's share: scan its blocks, assign, encode, sort its run.
+ * `progress` only for the leader (pg_stat_progress_create_index is its own).
+ */
+static void
+TqParallelScanAndSort(TqParallelShared *shared, Sharedsort *sharedsort, Relation heap,
+					  Relation index, int sortmem, bool progress)
+{
+	TqBuildState st;
+	SortCoordinate coordinate = (SortCoordinate) palloc0(sizeof(SortCoordinateData));
+	IndexInfo  *indexInfo = BuildIndexInfo(index);
+	TableScanDesc scan;
+	double		reltuples;
+
+	TqBuildInit(&st, index);
+	st.n_lists = shared->meta.n_lists;
+	TqBuildSetDims(&st, shared->meta.dims);
+	coordinate->isWorker = true;
+	coordinate->nParticipants = -1;
+	coordinate->sharedsort = sharedsort;
+	TqBuildBeginSort(&st, sortmem, coordinate);
+	indexInfo->ii_Concurrent = shared->isconcurrent;
+	scan = table_beginscan_parallel(heap, TqParallelTableScan(shared));
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, progress,
+									   TqAssignCallback, &st, scan);
+	TqProcessBatch(&st);
+	tuplesort_performsort(st.sort);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->nparticipantsdone++;
+	shared->reltuples += reltuples;
+	shared->indtuples += st.indtuples;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableSignal(&shared->workersdonecv);
+	tuplesort_end(st.sort);
+	MemoryContextDelete(st.tmpctx);
+}
+
+/* Entry point of a parallel build worker (looked up by name: exported). */
+extern "C" PGDLLEXPORT void
+tq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
+{
+	TqParallelShared *shared = (TqParallelShared *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_SHARED, false);
+	Sharedsort *sharedsort = (Sharedsort *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_TUPLESORT, false);
+	char	   *query = (char *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_QUERY_TEXT, true);
+	LOCKMODE	heaplock = shared->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	LOCKMODE	indexlock = shared->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
+	Relation	heap;
+	Relation	index;
+	WalUsage   *walusage;
+	BufferUsage *bufferusage;
+
+	debug_query_string = query;
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	heap = table_open(shared->heaprelid, heaplock);
+	index = index_open(shared->indexrelid, indexlock);
+	tuplesort_attach_shared(sharedsort, seg);
+	InstrStartParallelQuery();
+	TqParallelScanAndSort(shared, sharedsort, heap, index,
+						  maintenance_work_mem / shared->scantuplesortstates, false);
+	walusage = (WalUsage *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_WAL_USAGE, false);
+	bufferusage = (BufferUsage *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_BUFFER_USAGE, false);
+	InstrEndParallelQuery(&bufferusage[ParallelWorkerNumber], &walusage[ParallelWorkerNumber]);
+	index_close(index, indexlock);
+	table_close(heap, heaplock);
+}
+
+/*
+ * Runs the assigning and encoding pass in parallel when the planner grants
+ * workers: returns the parallel context (to end after the sort is read) with
+ * st->sort the leader's merge of every run, ready for performsort; NULL when
+ * the pass must run serially (no workers, no shared memory).
+ */
+static ParallelContext *
+TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *indexInfo,
+				double *reltuples)
+{
+	int			request = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	Size		estshared;
+	Size		estsort;
+	TqParallelShared *shared;
+	Sharedsort *sharedsort;
+	int			scantuplesortstates;
+	int			nparticipants;
+	SortCoordinate coordinate;
+	TqParallelLeader *leader;
+	int			querylen = 0;
+
+	if (request <= 0)
+		return NULL;
+	EnterParallelMode();
+	pcxt = CreateParallelContext("turboquant", "tq_parallel_build_main", request);
+	scantuplesortstates = request + 1;	/* the leader participates */
+	snapshot = indexInfo->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+
+	estshared = add_size(BUFFERALIGN(sizeof(TqParallelShared)),
+						 table_parallelscan_estimate(heap, snapshot));
+	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
+	estsort = tuplesort_estimate_shared(scantuplesortstates);
+	shm_toc_estimate_chunk(&pcxt->estimator, estsort);
+	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
+	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
+	shm_toc_estimate_keys(&pcxt->estimator, 4);
+	if (debug_query_string)
+	{
+		querylen = strlen(debug_query_string);
+		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return NULL;
+	}
+
+	shared = (TqParallelShared *) shm_toc_allocate(pcxt->toc, estshared);
+	memset(shared, 0, sizeof(TqParallelShared));
+	shared->heaprelid = RelationGetRelid(heap);
+	shared->indexrelid = RelationGetRelid(index);
+	shared->isconcurrent = indexInfo->ii_Concurrent;
+	shared->scantuplesortstates = scantuplesortstates;
+	shared->meta = st->meta;
+	ConditionVariableInit(&shared->workersdonecv);
+	SpinLockInit(&shared->mutex);
+	table_parallelscan_initialize(heap, TqParallelTableScan(shared), snapshot);
+	sharedsort = (Sharedsort *) shm_toc_allocate(pcxt->toc, estsort);
+	tuplesort_initialize_shared(sharedsort, scantuplesortstates, pcxt->seg);
+	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_SHARED, shared);
+	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_TUPLESORT, sharedsort);
+	if (debug_query_string)
+	{
+		char	   *query = (char *) shm_toc_allocate(pcxt->toc, querylen + 1);
+
+		memcpy(query, debug_query_string, querylen + 1);
+		shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_QUERY_TEXT, query);
+	}
+	leader = (TqParallelLeader *) palloc0(sizeof(TqParallelLeader));
+	leader->walusage = (WalUsage *) shm_toc_allocate(pcxt->toc,
+													 mul_size(sizeof(WalUsage), pcxt->nworkers));
+	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_WAL_USAGE, leader->walusage);
+	leader->bufferusage = (BufferUsage *) shm_toc_allocate(pcxt->toc,
+														   mul_size(sizeof(BufferUsage), pcxt->nworkers));
+	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_BUFFER_USAGE, leader->bufferusage);
+	leader->pcxt = pcxt;
+	leader->snapshot = snapshot;
+
+	LaunchParallelWorkers(pcxt);
+	WaitForParallelWorkersToAttach(pcxt);
+	nparticipants = pcxt->nworkers_launched + 1;
+
+	/* the leader's share, then wait for the workers' */
+	TqParallelScanAndSort(shared, sharedsort, heap, index,
+						  maintenance_work_mem / scantuplesortstates, true);
+	for (;;)
+	{
+		SpinLockAcquire(&shared->mutex);
+		if (shared->nparticipantsdone == nparticipants)
+		{
+			SpinLockRelease(&shared->mutex);
+			break;
+		}
+		SpinLockRelease(&shared->mutex);
+		ConditionVariableSleep(&shared->workersdonecv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+	}
+	ConditionVariableCancelSleep();
+	*reltuples = shared->reltuples;
+	st->indtuples = shared->indtuples;
+
+	/* the leader's merge of every participant's run */
+	coordinate = (SortCoordinate) palloc0(sizeof(SortCoordinateData));
+	coordinate->isWorker = false;
+	coordinate->nParticipants = nparticipants;
+	coordinate->sharedsort = sharedsort;
+	TqBuildBeginSort(st, maintenance_work_mem, coordinate);
+	pcxt->private_memory = leader;
+	elog(DEBUG1, "turboquant build of \"%s\": %d parallel workers",
+		 RelationGetRelationName(index), pcxt->nworkers_launched);
+	return pcxt;
+}
+
+/* Ends the parallel part once the leader has read the merged sort. */
+static void
+TqParallelEnd(ParallelContext *pcxt)
+{
+	TqParallelLeader *leader = (TqParallelLeader *) pcxt->private_memory;
+
+	WaitForParallelWorkersToFinish(pcxt);
+	for (int i = 0; i < pcxt->nworkers_launched; i++)
+		InstrAccumParallelQuery(&leader->bufferusage[i], &leader->walusage[i]);
+	if (IsMVCCSnapshot(leader->snapshot))
+		UnregisterSnapshot(leader->snapshot);
+	pcxt->private_memory = NULL;
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+}
+
 /* ---- the build ---------------------------------------------------------- */
+
+/*
+ * Enters a build phase: reported in pg_stat_progress_create_index, and the
+ * time the previous one took at DEBUG1 (how long each phase takes is what
+ * tuning lists and maintenance_work_mem needs).
+ */
+static void
+TqBuildPhase(TqBuildState *st, int phase)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	if (st->phase != 0)
+	{
+		instr_time	spent = now;
+
+		INSTR_TIME_SUBTRACT(spent, st->phase_start);
+		elog(DEBUG1, "turboquant build of \"%s\": phase %d took %.3f s",
+			 RelationGetRelationName(st->index), st->phase, INSTR_TIME_GET_DOUBLE(spent));
+	}
+	st->phase = phase;
+	st->phase_start = now;
+	if (phase > 0)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, phase);
+}
 
 /* Writes the final metapage into block 0. */
 static void
@@ -503,6 +808,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	double		reltuples;
 	Buffer		metabuf;
 	TqMetaPageData map;
+	ParallelContext *pcxt = NULL;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
@@ -518,7 +824,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 								 (int64) Max(heap->rd_rel->reltuples, 0));
 	if (st.lists_opt != 0)
 	{
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_SAMPLE);
+		TqBuildPhase(&st, TQ_PHASE_SAMPLE);
 		table_index_build_scan(heap, index, indexInfo, true, true, TqSampleCallback, &st, NULL);
 		TqChooseLists(&st);
 	}
@@ -529,7 +835,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	{
 		float	   *centroids;
 
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_TRAIN);
+		TqBuildPhase(&st, TQ_PHASE_TRAIN);
 		centroids = TqTrain(&st);
 		pfree(st.sample);
 		st.sample = NULL;
@@ -551,19 +857,18 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (st.dims > 0)
 		TqBuildSetDims(&st, st.dims);
+	TqBuildPhase(&st, TQ_PHASE_ASSIGN);
 	if (st.n_lists > 1)
+		pcxt = TqParallelBegin(&st, heap, index, indexInfo, &reltuples);
+	if (pcxt == NULL)
 	{
-		st.sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false,
-										maintenance_work_mem, NULL, TUPLESORT_NONE);
-		st.item = (TqSortItem *) ((char *) palloc0(st.item_size) + VARHDRSZ);
-		SET_VARSIZE((char *) st.item - VARHDRSZ, st.item_size);
+		if (st.n_lists > 1)
+			TqBuildBeginSort(&st, maintenance_work_mem, NULL);
+		reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+										   TqAssignCallback, &st, NULL);
+		if (st.cache != NULL)
+			TqProcessBatch(&st);
 	}
-
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_ASSIGN);
-	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
-									   TqAssignCallback, &st, NULL);
-	if (st.cache != NULL)
-		TqProcessBatch(&st);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st.indtuples);
 
 	if (st.sort != NULL)
@@ -573,7 +878,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		bool		isnull;
 		uint64		written = 0;
 
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_WRITE);
+		TqBuildPhase(&st, TQ_PHASE_WRITE);
 		tuplesort_performsort(st.sort);
 		while (tuplesort_getdatum(st.sort, true, &d, &isnull, NULL))
 		{
@@ -601,6 +906,8 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		}
 		tuplesort_end(st.sort);
 	}
+	if (pcxt != NULL)
+		TqParallelEnd(pcxt);
 	if (st.cache != NULL && st.fill > 0)
 		TqFlushStripe(&st, false);
 	TqWriteDirectory(&st, &map, false);
@@ -608,9 +915,10 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (RelationNeedsWAL(index))
 	{
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, TQ_PHASE_WAL);
+		TqBuildPhase(&st, TQ_PHASE_WAL);
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
 	}
+	TqBuildPhase(&st, -1);
 	MemoryContextDelete(st.tmpctx);
 
 	result = (IndexBuildResult *) palloc(sizeof(IndexBuildResult));

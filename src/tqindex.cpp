@@ -5,6 +5,8 @@
  */
 #include "tqindex.h"
 
+#include <cmath>
+
 extern "C" {
 #include "access/amvalidate.h"
 #include "access/genam.h"
@@ -28,8 +30,39 @@ extern "C" {
 #include "utils/catcache.h"
 }
 
-int			tq_rerank = TQ_DEFAULT_RERANK;
-int			tq_probes = TQ_DEFAULT_PROBES;
+int			tq_rerank = TQ_RERANK_AUTO;
+int			tq_probes = TQ_PROBES_AUTO;
+
+/*
+ * Candidates re-ranked per pass: the setting, or by default by the codes'
+ * bits — 4-bit estimates rank the true neighbours near the top, 2-bit ones
+ * need several times more candidates for the same recall (measured on the
+ * real sets, README "Performance and tuning").
+ */
+int
+TqRerank(int bits)
+{
+	if (tq_rerank >= 0)
+		return tq_rerank;
+	return bits >= 4 ? 40 : bits == 3 ? 80 : 200;
+}
+
+/*
+ * Lists probed first: the setting, or by default the larger of 12 (recall@10
+ * >= 0.95 on the real sets at the default lists) and sqrt(lists) (the share
+ * of lists a query needs falls slowly as lists grow).
+ */
+uint32
+TqProbes(uint32 n_lists)
+{
+	uint32		p;
+
+	if (tq_probes > 0)
+		p = (uint32) tq_probes;
+	else
+		p = Max((uint32) TQ_MIN_AUTO_PROBES, (uint32) ceil(sqrt((double) n_lists)));
+	return Max(1, Min(p, n_lists));
+}
 static int	tq_simd = (int) turboquant::SimdLevel::kAuto;
 static relopt_kind tq_relopt_kind;
 
@@ -75,14 +108,16 @@ TqIndexInit(void)
 
 	DefineCustomIntVariable("turboquant.rerank",
 							"Candidates re-ranked with exact distances per scan pass.",
+							"-1 (default) chooses by the index's bits: 40 at 4 bits, 80 at 3, 200 at 2; "
 							"0 returns rows in approximate order without reading the table.",
-							&tq_rerank, TQ_DEFAULT_RERANK, 0, TQ_MAX_RERANK,
+							&tq_rerank, TQ_RERANK_AUTO, TQ_RERANK_AUTO, TQ_MAX_RERANK,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("turboquant.probes",
 							"Lists scanned per query by a partitioned index.",
-							"More lists: higher recall, slower queries.  Filtered queries "
-							"continue into further lists until they have their rows.",
-							&tq_probes, TQ_DEFAULT_PROBES, 1, TQ_MAX_LISTS,
+							"0 (default) probes the larger of 12 and sqrt(lists).  More lists: higher "
+							"recall, slower queries.  Filtered queries continue into further lists "
+							"until they have their rows.",
+							&tq_probes, TQ_PROBES_AUTO, 0, TQ_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("turboquant.simd",
 							 "SIMD kernel level used to scan codes.",
@@ -106,17 +141,22 @@ tqoptions(Datum reloptions, bool validate)
 									  sizeof(TqOptions), tab, lengthof(tab));
 }
 
-/* The number of lists of an index, from its metapage (1 when unreadable as ours). */
-static uint32
-TqCostLists(Oid indexoid)
+/* An index's lists and bits, from its metapage (1 list, default bits when empty). */
+static void
+TqCostMeta(Oid indexoid, uint32 *lists, int *bits)
 {
 	Relation	index = index_open(indexoid, NoLock);
-	uint32		lists = 1;
 
+	*lists = 1;
+	*bits = TqIndexBits(index);
 	if (RelationGetNumberOfBlocks(index) > 0)
-		lists = TqReadMeta(index).n_lists;
+	{
+		TqMetaPageData meta = TqReadMeta(index);
+
+		*lists = meta.n_lists;
+		*bits = meta.bits;
+	}
 	index_close(index, NoLock);
-	return lists;
 }
 
 /*
@@ -137,10 +177,11 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 {
 	double		pages = Max(path->indexinfo->pages, 1);
 	double		tuples = Max(path->indexinfo->tuples, 1.0);
-	double		rerank = Min((double) tq_rerank, tuples);
+	double		rerank;
 	Cost		distance_cost = 0;
 	Cost		startup;
-	double		lists;
+	uint32		lists;
+	int			bits;
 	double		fraction;
 	ListCell   *lc;
 
@@ -161,11 +202,12 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		cost_qual_eval_node(&qc, (Node *) lfirst(lc), root);
 		distance_cost += qc.per_tuple;
 	}
-	lists = TqCostLists(path->indexinfo->indexoid);
-	fraction = Min(1.0, (double) tq_probes / lists);
+	TqCostMeta(path->indexinfo->indexoid, &lists, &bits);
+	fraction = Min(1.0, (double) TqProbes(lists) / lists);
+	rerank = Min((double) TqRerank(bits), tuples);
 	startup = pages * fraction * seq_page_cost * 0.5 +
 		tuples * fraction * cpu_operator_cost * 0.05 +
-		(lists > 1 ? lists * distance_cost : 0) +
+		(lists > 1 ? (double) lists * distance_cost : 0) +
 		rerank * (seq_page_cost + cpu_tuple_cost + distance_cost);
 	*indexStartupCost = startup;
 	*indexTotalCost = startup + tuples * cpu_index_tuple_cost;

@@ -71,17 +71,20 @@ extern "C" {
 #define TQ_MIN_BITS			2
 #define TQ_MAX_BITS			4
 #define TQ_DEFAULT_SEED		0x5451			/* any fixed value; stored in the metapage */
-#define TQ_DEFAULT_RERANK	200
+#define TQ_RERANK_AUTO		(-1)	/* turboquant.rerank default: by bits (TqRerank) */
 #define TQ_MAX_RERANK		100000
 #define TQ_MAX_GROUPS_PER_STRIPE 32
 #define TQ_MAX_PAGES_PER_STRIPE_SOFT 16		/* G > 1 only while P stays this small */
+#define TQ_MAX_PAGES_PER_STRIPE_LISTS 4		/* the same with lists (a tail stripe per list) */
 #define TQ_LISTS_AUTO		(-1)	/* reloption default: lists from the table size */
 #define TQ_MAX_LISTS		32768
-#define TQ_DEFAULT_PROBES	16
+#define TQ_PROBES_AUTO		0		/* turboquant.probes default: by lists (TqProbes) */
+#define TQ_MIN_AUTO_PROBES	12		/* recall@10 >= 0.95 on the real sets (README) */
 #define TQ_KMEANS_ITERATIONS 10
 #define TQ_SAMPLES_PER_LIST	64		/* k-means training sample, at most */
 /* Tables below this many rows get a flat index by default (measured, see README). */
 #define TQ_AUTO_LISTS_MIN_ROWS 20000
+#define TQ_AUTO_ROWS_PER_LIST 500	/* up to 250K rows; sqrt(rows) lists beyond */
 
 /* Build phases in pg_stat_progress_create_index (tqbuildphasename) */
 #define TQ_PHASE_SAMPLE		2
@@ -280,11 +283,14 @@ typedef struct TqIndexCache
 /* GUCs */
 extern int	tq_rerank;
 extern int	tq_probes;
+int			TqRerank(int bits);
+uint32		TqProbes(uint32 n_lists);
 
 /* tqutils.cpp */
 void		TqGeometryCompute(const turboquant::Layout *layout, uint32 groups,
 							  TqStripeGeometry *geo);
-void		TqGeometryChoose(const turboquant::Layout *layout, TqStripeGeometry *geo);
+void		TqGeometryChoose(const turboquant::Layout *layout, uint32 max_pages_soft,
+							 TqStripeGeometry *geo);
 uint32		TqPageFirstChunk(const TqStripeGeometry *geo, uint32 page);
 uint32		TqPageChunkCount(const TqStripeGeometry *geo, uint32 page);
 uint32		TqPageDataStart(const TqStripeGeometry *geo, uint32 page);

@@ -433,7 +433,7 @@ TqNextRegion(TqScanOpaque so)
 
 	so->region_begin = done;
 	so->region_end = (uint32) Min((uint64) so->n_lists,
-								  (uint64) done + Max((uint32) Max(tq_probes, 1), done));
+								  (uint64) done + Max(TqProbes(so->n_lists), done));
 	so->have_bound = false;
 	so->batch = so->first_batch;
 }
@@ -455,7 +455,7 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 	turboquant::TopK topk;
 	uint32		n;
 	MemoryContext old;
-	bool		rerank = so->query != NULL && tq_rerank > 0;
+	bool		rerank = so->query != NULL && TqRerank(so->cache->bits) > 0;
 	bool		region_done;
 	bool		last;
 	int			known;
@@ -564,7 +564,7 @@ TqScanStartLists(IndexScanDesc scan, TqScanOpaque so, const TqMetaPageData *meta
 								  so->list_dist);
 	so->region_begin = 0;
 	/* ORDER BY NULL: every row ties, no list is nearer than another */
-	so->region_end = so->query ? Min((uint32) Max(tq_probes, 1), so->n_lists) : so->n_lists;
+	so->region_end = so->query ? TqProbes(so->n_lists) : so->n_lists;
 }
 
 /* amgettuple */
@@ -587,14 +587,16 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 		TqScanAlloc(so, TqGetCache(scan->indexRelation, &meta));
 		if (so->query)
 		{
-			TqCheckVectorDims(meta.dims, so->query->dim);
+			/* the operator's own message: the plan must not change the error */
+			TqCheckDimsMatch((int) meta.dims, so->query->dim);
 			turboquant::PrepareQuery(so->cache->qz, so->metric, so->query->x, so->lut,
 									 so->scratch);
 		}
 		/* later passes see the stripes that existed when the scan started */
 		so->n_stripes = meta.n_stripes;
 		TqScanStartLists(scan, so, &meta);
-		so->first_batch = so->query && tq_rerank > 0 ? tq_rerank : TQ_APPROX_BATCH;
+		so->first_batch = so->query && TqRerank(so->cache->bits) > 0 ?
+			TqRerank(so->cache->bits) : TQ_APPROX_BATCH;
 		so->batch = so->first_batch;
 	}
 	while (so->next >= so->nresults)

@@ -57,11 +57,13 @@ TqGeometryCompute(const Layout *layout, uint32 groups, TqStripeGeometry *geo)
 }
 
 /*
- * Picks G to store the most vectors per page; among equals, the smallest G
- * (fewer pages touched per insert, less space held by a small table).
+ * Picks G to store the most vectors per page among stripes of at most
+ * `max_pages_soft` pages (more only when one group needs more); among equals,
+ * the smallest G (fewer pages touched per insert, less space held by a small
+ * table or list).
  */
 void
-TqGeometryChoose(const Layout *layout, TqStripeGeometry *geo)
+TqGeometryChoose(const Layout *layout, uint32 max_pages_soft, TqStripeGeometry *geo)
 {
 	TqStripeGeometry best;
 	TqStripeGeometry cur;
@@ -71,7 +73,7 @@ TqGeometryChoose(const Layout *layout, TqStripeGeometry *geo)
 	if (best.pages == 0)
 		elog(ERROR, "turboquant: a code chunk of %u bytes does not fit a page",
 			 layout->chunk_bytes);
-	max_pages = Max(best.pages, (uint32) TQ_MAX_PAGES_PER_STRIPE_SOFT);
+	max_pages = Max(best.pages, max_pages_soft);
 	for (uint32 g = 2; g <= TQ_MAX_GROUPS_PER_STRIPE; g++)
 	{
 		TqGeometryCompute(layout, g, &cur);
@@ -258,7 +260,9 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed, uint32 n_lists)
 		if (!turboquant::QuantizerInit(tmp, dims, bits, seed))
 			elog(ERROR, "turboquant: could not build quantizer");
 		const Layout &layout = turboquant::QuantizerLayout((turboquant::Quantizer *) tmp);
-		TqGeometryChoose(&layout, &geo);
+		/* every list keeps a partly filled tail stripe: small stripes waste less */
+		TqGeometryChoose(&layout, n_lists > 1 ? TQ_MAX_PAGES_PER_STRIPE_LISTS :
+						 TQ_MAX_PAGES_PER_STRIPE_SOFT, &geo);
 		meta.dims = dims;
 		meta.padded_dim = layout.padded_dim;
 		meta.groups_per_stripe = geo.groups;

@@ -1,5 +1,6 @@
 /*
- * tqverify.cpp — tq_index_check(regclass): an amcheck for turboquant.
+ * tqverify.cpp — tq_index_check(regclass, verify_codes): an amcheck for
+ * turboquant.
  *
  * Checks every page the metapage accounts for (kind, stripe number, geometry),
  * the lists (every stripe in exactly one list's chain, chains ascending from
@@ -9,21 +10,36 @@
  * pass over the table under an MVCC snapshot — that every row visible to it
  * with a non-NULL vector is indexed exactly once, with the norm of its vector,
  * in the list of its nearest centroid (up to float rounding).
- * Any failure is an ERROR with ERRCODE_INDEX_CORRUPTED naming the first
- * problem found; success returns the number of index entries.  Takes only
- * AccessShareLock, so it runs beside inserts, scans and VACUUM, and on a hot
- * standby (the TAP tests call it after each ordeal, and during one).
+ * With verify_codes, each such row's vector is encoded again and its codes,
+ * norm and factor must equal the stored ones bit for bit (the idea of
+ * amcheck's heapallindexed): torn or misplaced code pages, invisible to
+ * the other checks, are found.  Any failure is an ERROR with
+ * ERRCODE_INDEX_CORRUPTED naming the first problem found; success returns the
+ * number of index entries.  Takes only AccessShareLock, so it runs beside
+ * inserts, scans and VACUUM, and on a hot standby (the TAP tests call it
+ * after each ordeal, and during one).
+ *
+ * Who may run it.  EXECUTE is revoked from PUBLIC: an administrator grants it
+ * (amcheck's model), and the caller must also have SELECT on the table, checked
+ * before any lock is taken, since the result reveals its row count.  The
+ * table pass evaluates index expressions and partial-index predicates, which
+ * are the table owner's code: like REINDEX and amcheck, the check runs them as
+ * the owner, inside a security-restricted operation with its own GUC nest
+ * level, so an owner's function never runs with the checker's rights.  An
+ * error restores the caller's identity through transaction abort.
  *
  * Running beside writers dictates two choices.  The snapshot is taken before
  * the index is read: a row visible to it was indexed before it, and VACUUM
  * cannot remove the entry of a row our snapshot still sees, so a visible row
  * missing from the index is corruption, never a race (with the snapshot taken
  * after the index pass, a row inserted into an already-read stripe and
- * committed meanwhile looked missing).  And a heap TID found twice is
- * reported only when the table pass sees a row at that TID: while the index
- * is read, VACUUM may clear a dead row's slot, the heap reuse the TID and an
- * insert put it in a stripe read later, so the same TID legitimately appears
- * twice for a row no snapshot of ours can see.
+ * committed meanwhile looked missing).  For the same reason the slot of a
+ * visible row cannot be rewritten while we read its stripe (first page first,
+ * as inserts write it last), so its codes can be compared.  And a heap TID
+ * found twice is reported only when the table pass sees a row at that TID:
+ * while the index is read, VACUUM may clear a dead row's slot, the heap reuse
+ * the TID and an insert put it in a stripe read later, so the same TID
+ * legitimately appears twice for a row no snapshot of ours can see.
  */
 #include "tqindex.h"
 #include "tqvector.h"
@@ -35,9 +51,13 @@ extern "C" {
 #include "access/tableam.h"
 #include "catalog/index.h"
 #include "catalog/pg_authid_d.h"
+#include "catalog/pg_class.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 }
@@ -45,19 +65,27 @@ extern "C" {
 typedef struct TqCheckEntry
 {
 	ItemPointerData tid;
-	double		norm;
 	bool		dup;			/* another entry has the same heap TID */
 	uint32		list;
+	float		factor;
+	double		norm;
+	uint64		code_hash;		/* of the slot's unpacked codes (verify_codes) */
 } TqCheckEntry;
 
 typedef struct TqCheckState
 {
 	Relation	index;
-	const TqIndexCache *cache;	/* private copy; NULL without dims */
-	void	   *assign_scratch;
 	TqCheckEntry *entries;
 	int64		n;
 	int64		rows;
+	/* verify_codes: re-encoding the table's vectors */
+	const TqIndexCache *cache;	/* a private copy; NULL without verify_codes */
+	uint8	   *codes;
+	float	   *scratch;
+	MemoryContext tmpctx;
+	/* lists: each row must sit in its nearest centroid's list */
+	const TqIndexCache *lcache; /* a private copy when the index has lists */
+	void	   *assign_scratch;
 } TqCheckState;
 
 static int
@@ -65,6 +93,20 @@ TqCheckEntryCmp(const void *a, const void *b)
 {
 	return ItemPointerCompare((ItemPointer) &((const TqCheckEntry *) a)->tid,
 							  (ItemPointer) &((const TqCheckEntry *) b)->tid);
+}
+
+/* FNV-1a over one vector's codes (one per byte). */
+static uint64
+TqCodeHash(const uint8 *codes, uint32 n)
+{
+	uint64		h = UINT64CONST(0xcbf29ce484222325);
+
+	for (uint32 i = 0; i < n; i++)
+	{
+		h ^= codes[i];
+		h *= UINT64CONST(0x100000001b3);
+	}
+	return h;
 }
 
 /* Raises the corruption error. */
@@ -91,8 +133,9 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	TqCheckEntry key;
 	TqCheckEntry *e;
 	Datum		value;
-	const TqVector *vec;
+	TqVector   *vec;
 	double		norm;
+	MemoryContext old;
 
 	if (isnull[0])
 		return;
@@ -104,15 +147,17 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		TqCorrupt(st->index, "table row missing from the index", tid);
 	if (e->dup)
 		TqCorrupt(st->index, "heap tid indexed twice", tid);
+	/* the row's value, converted and detoasted in a context reset after each row */
+	old = MemoryContextSwitchTo(st->tmpctx);
 	value = TqIndexValueToTqvector(index, values[0]);
 	vec = DatumGetTqVector(value);
 	/* in double like Encode, so huge and tiny elements neither overflow nor vanish */
 	norm = TqL2NormD(vec->x, vec->dim);
 	if (fabs(norm - e->norm) > 1e-9 * norm)
 		TqCorrupt(st->index, "stored norm differs from the row's vector", tid);
-	if (st->cache && st->cache->n_lists > 1 && (uint32) vec->dim == st->cache->dims)
+	if (st->lcache != NULL && (uint32) vec->dim == st->lcache->dims)
 	{
-		const TqIndexCache *c = st->cache;
+		const TqIndexCache *c = st->lcache;
 		uint32		nearest;
 		uint32		dummy;
 		float		dmin;
@@ -128,144 +173,286 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			!(dlist - dmin <= 1e-3 * (1.0 + fabs(dmin) + norm * norm)))
 			TqCorrupt(st->index, "entry in a list other than its nearest centroid's", tid);
 	}
-	if ((Pointer) vec != DatumGetPointer(value))
-		pfree((void *) vec);
-	if (value != values[0])
-		pfree(DatumGetPointer(value));
+	if (st->cache != NULL)
+	{
+		const turboquant::Layout &layout = turboquant::QuantizerLayout(st->cache->qz);
+		double		enorm;
+		float		efactor;
+
+		if ((uint32) vec->dim != st->cache->dims)
+			TqCorrupt(st->index, "indexed row has another dimension than the index", tid);
+		turboquant::Encode(st->cache->qz, vec->x, st->codes, &enorm, &efactor, st->scratch);
+		if (TqCodeHash(st->codes, layout.padded_dim) != e->code_hash)
+			TqCorrupt(st->index, "stored codes differ from the row's vector encoded again", tid);
+		if (enorm != e->norm || memcmp(&efactor, &e->factor, sizeof(float)) != 0)
+			TqCorrupt(st->index, "stored norm or factor differs from the row's vector encoded again", tid);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->tmpctx);
+}
+
+/* Appends one entry, growing the array. */
+static void
+TqCheckAddEntry(TqCheckState *st, int64 *cap, const TqGroupHeader *gh, uint32 s, uint64 hash,
+				uint32 list)
+{
+	if (st->n == *cap)
+	{
+		*cap *= 2;
+		st->entries = (TqCheckEntry *) repalloc_huge(st->entries, sizeof(TqCheckEntry) * *cap);
+	}
+	st->entries[st->n].tid = gh->tids[s];
+	st->entries[st->n].norm = gh->norms[s];
+	st->entries[st->n].factor = gh->factors[s];
+	st->entries[st->n].dup = false;
+	st->entries[st->n].code_hash = hash;
+	st->entries[st->n].list = list;
+	st->n++;
+}
+
+/*
+ * Index pass: pages, slots, and the entries (with their codes' hashes when
+ * verifying codes) of every stripe the metapage counts.
+ */
+static void
+TqCheckIndexPass(TqCheckState *st, const TqMetaPageData *meta, bool verify_codes)
+{
+	Relation	index = st->index;
+	const TqIndexCache *cache = TqCopyCache(TqGetCache(index, meta), CurrentMemoryContext);
+	const TqStripeGeometry *geo = &cache->geo;
+	const turboquant::Layout &layout = turboquant::QuantizerLayout(cache->qz);
+	int64		cap = 1024;
+	TqGroupHeader *headers = (TqGroupHeader *) palloc(sizeof(TqGroupHeader) * geo->groups);
+	uint8	   *blocks = NULL;
+	uint8	   *codes = NULL;
+
+	st->entries = (TqCheckEntry *) palloc(sizeof(TqCheckEntry) * cap);
+	if (verify_codes)
+	{
+		/* the stripe's G blocks reassembled from its pages, and one slot's codes */
+		blocks = (uint8 *) palloc((size_t) geo->groups * layout.block_bytes);
+		codes = (uint8 *) palloc(layout.padded_dim);
+		st->cache = cache;
+		st->codes = (uint8 *) palloc(layout.padded_dim);
+		st->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
+	}
+	if (meta->padded_dim != layout.padded_dim)
+		TqCorrupt(index, "metapage padded dimension disagrees with the quantizer", NULL);
+	if (RelationGetNumberOfBlocks(index) < TqStripeBlock(geo, meta->n_stripes, 0))
+		TqCorrupt(index, "relation shorter than its stripes", NULL);
+	for (uint32 stripe = 0; stripe < meta->n_stripes; stripe++)
+	{
+		uint32		list = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the first page first (inserts write it last), as scans do */
+		for (uint32 p = 0; p < geo->pages; p++)
+		{
+			BlockNumber blkno = TqStripeBlock(geo, stripe, p);
+			Buffer		buf = ReadBuffer(index, blkno);
+			Page		page;
+
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			TqCheckPage(page, index, blkno, p == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
+			if (TqPageGetOpaque(page)->stripe != stripe)
+				TqCorrupt(index, "page belongs to another stripe", NULL);
+			if (p == 0)
+			{
+				memcpy(headers, TqPageGroupHeader(page, 0), sizeof(TqGroupHeader) * geo->groups);
+				list = TqPageGetOpaque(page)->list;
+				if (list >= meta->n_lists)
+					TqCorrupt(index, "stripe in a list that does not exist", NULL);
+			}
+			else if (TqPageGetOpaque(page)->list != list)
+				TqCorrupt(index, "page belongs to another list than its stripe", NULL);
+			if (verify_codes)
+			{
+				uint32		first = TqPageFirstChunk(geo, p);
+				size_t		bytes = (size_t) TqPageChunkCount(geo, p) * geo->chunk_bytes;
+
+				for (uint32 g = 0; g < geo->groups; g++)
+					memcpy(blocks + (size_t) g * layout.block_bytes + (size_t) first * geo->chunk_bytes,
+						   TqPageGroupChunks(page, geo, p, g), bytes);
+			}
+			UnlockReleaseBuffer(buf);
+		}
+		for (uint32 g = 0; g < geo->groups; g++)
+		{
+			const TqGroupHeader *gh = &headers[g];
+
+			for (uint32 s = 0; s < turboquant::kBlockVectors; s++)
+			{
+				uint64		hash = 0;
+
+				if (!((gh->used_mask >> s) & 1))
+					continue;
+				if (!ItemPointerIsValid(&gh->tids[s]))
+					TqCorrupt(index, "used slot without a heap tid", NULL);
+				if (!std::isfinite(gh->norms[s]) || gh->norms[s] < 0 ||
+					!std::isfinite(gh->factors[s]))
+					TqCorrupt(index, "used slot with an invalid norm or factor",
+							  (ItemPointer) &gh->tids[s]);
+				if (verify_codes)
+				{
+					turboquant::UnpackSlot(layout, blocks + (size_t) g * layout.block_bytes, s, codes);
+					hash = TqCodeHash(codes, layout.padded_dim);
+				}
+				TqCheckAddEntry(st, &cap, gh, s, hash, list);
+			}
+		}
+	}
+}
+
+/*
+ * The lists: the directory (read after the metapage) against the stripe
+ * chains.  Every stripe the metapage counts is in exactly one chain (its
+ * list's, as its pages say), chains ascend and end at the directory's tail
+ * with its stripe count, and free-space hints point into their own list.
+ * Stripes linked after the metapage was read have higher numbers than it
+ * counted and are ignored, so the check runs beside inserts.
+ */
+static void
+TqCheckLists(TqCheckState *st, const TqMetaPageData *meta)
+{
+	Relation	index = st->index;
+	TqStripeGeometry geo = TqGetCache(index, meta)->geo;
+	TqListEntry *dir = (TqListEntry *) palloc(sizeof(TqListEntry) * meta->n_lists);
+	uint32	   *owner = (uint32 *) palloc(sizeof(uint32) * Max(meta->n_stripes, 1));
+
+	TqReadDirectory(index, meta, dir);
+	for (uint32 s = 0; s < meta->n_stripes; s++)
+		owner[s] = TQ_INVALID_STRIPE;
+	for (uint32 list = 0; list < meta->n_lists; list++)
+	{
+		uint32		stripe = dir[list].head;
+		uint32		prev = TQ_INVALID_STRIPE;
+		uint32		count = 0;
+		bool		saw_tail = false;
+
+		if ((dir[list].head == TQ_INVALID_STRIPE) != (dir[list].tail == TQ_INVALID_STRIPE))
+			TqCorrupt(index, "list with a head but no tail, or a tail but no head", NULL);
+		while (stripe != TQ_INVALID_STRIPE && stripe < meta->n_stripes)
+		{
+			BlockNumber blkno = TqStripeBlock(&geo, stripe, 0);
+			Buffer		buf;
+			Page		page;
+
+			CHECK_FOR_INTERRUPTS();
+			if (owner[stripe] != TQ_INVALID_STRIPE)
+				TqCorrupt(index, "stripe in two list chains (or twice in one)", NULL);
+			if (prev != TQ_INVALID_STRIPE && stripe <= prev)
+				TqCorrupt(index, "list chain out of order", NULL);
+			owner[stripe] = list;
+			count++;
+			saw_tail |= stripe == dir[list].tail;
+			buf = ReadBuffer(index, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			TqCheckPage(page, index, blkno, TQ_PAGE_STRIPE_HEAD);
+			if (TqPageGetOpaque(page)->list != list)
+				TqCorrupt(index, "stripe chained into another list than its own", NULL);
+			prev = stripe;
+			stripe = TqPageGetOpaque(page)->next;
+			UnlockReleaseBuffer(buf);
+		}
+		/* a tail counted by the metapage must be reached, with the whole chain */
+		if (dir[list].tail != TQ_INVALID_STRIPE && dir[list].tail < meta->n_stripes &&
+			(!saw_tail || count != dir[list].n_stripes))
+			TqCorrupt(index, "list chain disagrees with the directory", NULL);
+		if (dir[list].free_hint != TQ_INVALID_STRIPE && dir[list].free_hint < meta->n_stripes &&
+			owner[dir[list].free_hint] != list)
+			TqCorrupt(index, "free-space hint outside its list", NULL);
+	}
+	for (uint32 s = 0; s < meta->n_stripes; s++)
+		if (owner[s] == TQ_INVALID_STRIPE)
+			TqCorrupt(index, "stripe in no list", NULL);
+	pfree(owner);
+	pfree(dir);
+	if (meta->n_lists > 1)
+	{
+		st->lcache = TqCopyCache(TqGetCache(index, meta), CurrentMemoryContext);
+		st->assign_scratch = palloc(Max(turboquant::AssignScratchBytes(meta->dims, meta->n_lists), 8));
+	}
+}
+
+/* The relation's name for messages, or its OID when it is gone. */
+static char *
+TqRelName(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	return name ? name : psprintf("with OID %u", relid);
 }
 
 TQ_FUNCTION(tq_index_check)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Relation	index = index_open(indexoid, AccessShareLock);
+	bool		verify_codes = PG_GETARG_BOOL(1);
+	Oid			heapid;
+	Relation	index;
 	Relation	heap;
 	TqMetaPageData meta;
 	TqCheckState st;
 	Snapshot	snapshot;
-	int64		cap = 1024;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
 
+	/* the table first, as REINDEX locks them; privileges before any lock */
+	heapid = IndexGetRelation(indexoid, true);
+	if (!OidIsValid(heapid))
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is not an index", TqRelName(indexoid))));
+	if (pg_class_aclcheck(heapid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("permission denied for table %s", TqRelName(heapid)),
+						errdetail("tq_index_check needs SELECT on the table of the index it checks.")));
+	heap = table_open(heapid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	if (IndexGetRelation(indexoid, false) != heapid)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+						errmsg("could not open the table of index \"%s\"",
+							   RelationGetRelationName(index))));
 	if (index->rd_indam->ambuild != tqbuild)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 						errmsg("\"%s\" is not a turboquant index",
 							   RelationGetRelationName(index))));
-	heap = table_open(index->rd_index->indrelid, AccessShareLock);
+	if (RELATION_IS_OTHER_TEMP(index))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("cannot check temporary indexes of other sessions")));
+	if (!index->rd_index->indisvalid)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("cannot check index \"%s\"", RelationGetRelationName(index)),
+						errdetail("The index is not valid.")));
+
+	/*
+	 * From here on, index expressions and predicates may run: as the table's
+	 * owner, restricted, with GUC changes undone at the end (see the essay).
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(heap->rd_rel->relowner,
+						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+
 	/* before reading the index: see the essay above */
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	meta = TqReadMeta(index);
 	memset(&st, 0, sizeof(st));
 	st.index = index;
-	st.entries = (TqCheckEntry *) palloc(sizeof(TqCheckEntry) * cap);
+	st.tmpctx = AllocSetContextCreate(CurrentMemoryContext, "turboquant check row",
+									  ALLOCSET_DEFAULT_SIZES);
 
 	if (meta.dims == 0)
 	{
 		if (meta.n_stripes != 0 || meta.n_lists != 1)
 			TqCorrupt(index, "stripes or lists without a dimension", NULL);
+		st.entries = (TqCheckEntry *) palloc(sizeof(TqCheckEntry));
 	}
 	else
 	{
-		const TqIndexCache *cache = TqCopyCache(TqGetCache(index, &meta), CurrentMemoryContext);
-		const TqStripeGeometry *geo = &cache->geo;
-		TqListEntry *dir = (TqListEntry *) palloc(sizeof(TqListEntry) * meta.n_lists);
-		uint32	   *owner;
-
-		st.cache = cache;
-		if (meta.n_lists > 1)
-			st.assign_scratch = palloc(Max(turboquant::AssignScratchBytes(meta.dims, meta.n_lists), 8));
-		if (meta.padded_dim != turboquant::QuantizerLayout(cache->qz).padded_dim)
-			TqCorrupt(index, "metapage padded dimension disagrees with the quantizer", NULL);
-		TqReadDirectory(index, &meta, dir);
-		/*
-		 * The stripe count after the directory: every stripe counted by then
-		 * is linked into its chain, and stripes linked later are ignored.
-		 */
-		meta.n_stripes = TqReadMeta(index).n_stripes;
-		owner = (uint32 *) palloc(sizeof(uint32) * Max(meta.n_stripes, 1));
-		if (RelationGetNumberOfBlocks(index) < TqStripeBlock(geo, meta.n_stripes, 0))
-			TqCorrupt(index, "relation shorter than its stripes", NULL);
-		for (uint32 s = 0; s < meta.n_stripes; s++)
-			owner[s] = TQ_INVALID_STRIPE;
-		for (uint32 list = 0; list < meta.n_lists; list++)
-		{
-			uint32		stripe = dir[list].head;
-			uint32		prev = TQ_INVALID_STRIPE;
-			uint32		count = 0;
-			bool		saw_tail = false;
-
-			if ((dir[list].head == TQ_INVALID_STRIPE) != (dir[list].tail == TQ_INVALID_STRIPE))
-				TqCorrupt(index, "list with a head but no tail, or a tail but no head", NULL);
-			/* stripes from meta.n_stripes on were linked after we counted: ignored */
-			while (stripe != TQ_INVALID_STRIPE && stripe < meta.n_stripes)
-			{
-				uint32		next = TQ_INVALID_STRIPE;
-
-				if (owner[stripe] != TQ_INVALID_STRIPE)
-					TqCorrupt(index, "stripe in two list chains (or twice in one)", NULL);
-				if (prev != TQ_INVALID_STRIPE && stripe <= prev)
-					TqCorrupt(index, "list chain out of order", NULL);
-				owner[stripe] = list;
-				count++;
-				for (uint32 p = 0; p < geo->pages; p++)
-				{
-					BlockNumber blkno = TqStripeBlock(geo, stripe, p);
-					Buffer		buf = ReadBuffer(index, blkno);
-					Page		page;
-
-					LockBuffer(buf, BUFFER_LOCK_SHARE);
-					page = BufferGetPage(buf);
-					TqCheckPage(page, index, blkno, p == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
-					if (TqPageGetOpaque(page)->stripe != stripe)
-						TqCorrupt(index, "page belongs to another stripe", NULL);
-					if (TqPageGetOpaque(page)->list != list)
-						TqCorrupt(index, "page belongs to another list", NULL);
-					if (p == 0)
-						next = TqPageGetOpaque(page)->next;
-					for (uint32 g = 0; p == 0 && g < geo->groups; g++)
-					{
-						TqGroupHeader *gh = TqPageGroupHeader(page, g);
-
-						for (uint32 s = 0; s < turboquant::kBlockVectors; s++)
-						{
-							if (!((gh->used_mask >> s) & 1))
-								continue;
-							if (!ItemPointerIsValid(&gh->tids[s]))
-								TqCorrupt(index, "used slot without a heap tid", NULL);
-							if (!std::isfinite(gh->norms[s]) || gh->norms[s] < 0 ||
-								!std::isfinite(gh->factors[s]))
-								TqCorrupt(index, "used slot with an invalid norm or factor",
-										  &gh->tids[s]);
-							if (st.n == cap)
-							{
-								cap *= 2;
-								st.entries = (TqCheckEntry *) repalloc_huge(st.entries,
-																			 sizeof(TqCheckEntry) * cap);
-							}
-							st.entries[st.n].tid = gh->tids[s];
-							st.entries[st.n].norm = gh->norms[s];
-							st.entries[st.n].dup = false;
-							st.entries[st.n].list = list;
-							st.n++;
-						}
-					}
-					UnlockReleaseBuffer(buf);
-				}
-				saw_tail |= stripe == dir[list].tail;
-				prev = stripe;
-				stripe = next;
-			}
-			/* the chain may have grown since the directory was read, never shrunk */
-			if ((dir[list].tail != TQ_INVALID_STRIPE && !saw_tail) || count < dir[list].n_stripes)
-				TqCorrupt(index, "list chain disagrees with the directory", NULL);
-		}
-		for (uint32 s = 0; s < meta.n_stripes; s++)
-			if (owner[s] == TQ_INVALID_STRIPE)
-				TqCorrupt(index, "stripe in no list", NULL);
-		for (uint32 list = 0; list < meta.n_lists; list++)
-		{
-			uint32		h = dir[list].free_hint;
-
-			if (h != TQ_INVALID_STRIPE && (h >= meta.n_stripes || owner[h] != list))
-				TqCorrupt(index, "free-space hint outside its list", NULL);
-		}
+		TqCheckIndexPass(&st, &meta, verify_codes);
+		TqCheckLists(&st, &meta);
 	}
 
 	qsort(st.entries, st.n, sizeof(TqCheckEntry), TqCheckEntryCmp);
@@ -282,6 +469,10 @@ TQ_FUNCTION(tq_index_check)
 		UnregisterSnapshot(snapshot);
 	}
 
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+
+	MemoryContextDelete(st.tmpctx);
 	table_close(heap, AccessShareLock);
 	index_close(index, AccessShareLock);
 	PG_RETURN_INT64(st.n);

@@ -297,3 +297,32 @@ TEST(Scan, AccumulatorsEstimateFloatScore)
 		}
 	}
 }
+
+/*
+ * A lookup table whose metric is no Metric enumerator (never made by
+ * PrepareQuery) gives NaN estimates, which rank last: it used to fall through
+ * to the inner-product formula and rank plausibly.
+ */
+TEST(Scan, UnknownMetricIsNotInnerProduct)
+{
+	Qz qz(64, 4);
+	const Layout &l = qz.L();
+	std::vector<float> q(64, 0.5f), scratch(ScratchFloats(qz.q));
+	AlignedBuf lut(QueryLutSize(qz.q)), block(l.block_bytes);
+	PrepareQuery(qz.q, Metric::kInnerProduct, q.data(), lut.p, scratch.data());
+	uint32_t acc[kBlockVectors] = {0};
+	ScanChunks(lut.p, block.p, 0, l.n_chunks, acc);
+	double norms[kBlockVectors], out[kBlockVectors];
+	float factors[kBlockVectors];
+	for (uint32_t s = 0; s < kBlockVectors; s++) {
+		norms[s] = 1.0;
+		factors[s] = 1.0f;
+	}
+	EstimateDistances(lut.p, acc, norms, factors, out);
+	for (double v : out)
+		ASSERT_TRUE(std::isfinite(v));
+	reinterpret_cast<LutHeader *>(lut.p)->metric = 7;
+	EstimateDistances(lut.p, acc, norms, factors, out);
+	for (double v : out)
+		EXPECT_TRUE(std::isnan(v)) << v;
+}
