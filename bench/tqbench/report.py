@@ -283,7 +283,9 @@ def scaling_chart(docs, path, threshold=0.95, k=10):
     ax.set_yscale("log")
     ax.set_xlabel("rows (N)")
     ax.set_ylabel(f"best QPS at recall@{k} >= {threshold} (1 client)")
-    names = sorted({d["dataset"]["name"].split("-n")[0] for d in docs})
+    import re
+
+    names = sorted({re.sub(r"-\d+x(\d+)$", r" x \1", d["dataset"]["name"]) for d in docs})
     ax.set_title(f"QPS at recall@{k} >= {threshold} vs N ({', '.join(names)})", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
