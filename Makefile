@@ -104,6 +104,14 @@ bench/kernel_bench: bench/kernel_bench.cpp $(CORE_OBJS) $(HEADERS)
 bench-kernels: bench/kernel_bench
 	./bench/kernel_bench
 
+# k-means init, inner-product list rule, residual vs direct codes (docs/benchmark.md).
+bench/partition_bench: bench/partition_bench.cpp test/core/test_util.cpp $(CORE_OBJS) $(HEADERS)
+	$(CXX) $(TQ_CXXFLAGS) -o $@ bench/partition_bench.cpp test/core/test_util.cpp $(CORE_OBJS) -lm
+
+.PHONY: bench-partitions
+bench-partitions: bench/partition_bench
+	./bench/partition_bench $${TQ_DATA_DIR:-../shared/data}
+
 # Core scan vs FAISS IndexPQFastScan (docs/benchmark.md); bench/Makefile builds the C shim.
 .PHONY: bench-faiss
 bench-faiss:
@@ -112,6 +120,6 @@ bench-faiss:
 
 clean: clean-tq
 clean-tq:
-	rm -f test/core/tq_core_tests bench/kernel_bench
+	rm -f test/core/tq_core_tests bench/kernel_bench bench/partition_bench
 	$(MAKE) -C bench clean
 	rm -rf tmp_check
