@@ -24,7 +24,7 @@ PG_CONFIG ?= pg_config
 override with_llvm = no
 
 EIGEN_CFLAGS ?= $(shell pkg-config --cflags eigen3 2>/dev/null || echo -I/usr/include/eigen3)
-TQ_CXXFLAGS = -std=c++17 -O3 -fno-math-errno -Wall -Wextra -Wno-unused-parameter \
+TQ_CXXFLAGS = -std=c++17 -O3 -fno-math-errno -ffp-contract=off -Wall -Wextra -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-register -Isrc $(EIGEN_CFLAGS)
 PG_CXXFLAGS = $(TQ_CXXFLAGS)
 SHLIB_LINK = -lstdc++ -lm
@@ -35,19 +35,17 @@ include $(PGXS)
 # PGXS sets C flags that C++ rejects; keep only the common ones.
 override CXXFLAGS := $(filter-out -Wmissing-prototypes -Wdeclaration-after-statement -Werror=vla,$(CXXFLAGS))
 
-# Per-ISA kernel files get their own flags; nothing else is built for a specific CPU.
-ARCH := $(shell uname -m)
-ifeq ($(ARCH),x86_64)
-SIMDE_ISA_FLAGS = -mavx2 -mfma -mbmi2
-AVX512_ISA_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mbmi2
-else
-SIMDE_ISA_FLAGS =
-AVX512_ISA_FLAGS =
+# Per-ISA kernel files (src/core/scan_<isa>.cpp) get their own flags; nothing
+# else is built for a specific CPU.  The dispatcher checks the CPU at run time.
+# aarch64 needs no flags: NEON is part of the base ISA.
+ISA_FLAGS_avx2 = -mavx2 -mfma -mbmi2 -mpopcnt
+ISA_FLAGS_avx512 = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mbmi2 -mpopcnt
+ifneq ($(filter x86_64% i686% i386%,$(shell $(CXX) -dumpmachine)),)
+src/core/scan_avx2.o: CXXFLAGS += $(ISA_FLAGS_avx2)
+src/core/scan_avx512.o: CXXFLAGS += $(ISA_FLAGS_avx512) -Wno-uninitialized
 endif
-src/core/scan_simde.o: CXXFLAGS += $(SIMDE_ISA_FLAGS)
 # Distance sums may be split into SIMD lanes (see src/tqdistance.cpp).
 src/tqdistance.o: CXXFLAGS += -fassociative-math -fno-signed-zeros -fno-trapping-math
-src/core/scan_avx512.o: CXXFLAGS += $(AVX512_ISA_FLAGS) -Wno-uninitialized
 
 $(OBJS): $(HEADERS)
 

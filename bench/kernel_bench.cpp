@@ -1,9 +1,9 @@
 /*
- * kernel_bench.cpp — single-query scan speed of each SIMD level.
+ * kernel_bench.cpp — single-query scan speed of each kernel set.
  *
- * For bits in {2, 3, 4} and d in {768, 1536, 3072}: random codes for N
+ * For bits in {2, 3, 4} and d in {128, 384, 768, 1536, 3072}: random codes for N
  * vectors (default 100,000; -n N), one query's tables, and the time per vector
- * of ScanBlocks (scan + estimate) at every level this CPU runs, beside the
+ * of ScanBlocks (scan + estimate) with every kernel set this CPU runs, beside the
  * time to merely read the same bytes (a 64-bit sum over the codes: the
  * memory-bound floor).  A second table repeats a small working set (4,096
  * vectors, codes in cache) many times.  Not part of the test suite.
@@ -64,11 +64,14 @@ RunTable(const char *title, size_t n, int reps)
 {
 	std::printf("\n%s: N = %zu vectors, %d repetition(s), ns per vector per query\n", title, n,
 				reps);
-	std::printf("%5s %5s %9s %10s %10s %10s %10s\n", "bits", "dim", "bytes/vec", "read", "scalar",
-				"simde", "avx512");
+	std::printf("%5s %5s %9s %10s", "bits", "dim", "bytes/vec", "read");
+	for (int set = KernelSetCount() - 1; set >= 0; set--)
+		if (KernelSetRuns(set))
+			std::printf(" %10s", KernelSetName(set));
+	std::printf("\n");
 	volatile uint64_t sink = 0;
 	for (int bits : {2, 3, 4}) {
-		for (uint32_t dim : {768u, 1536u, 3072u}) {
+		for (uint32_t dim : {128u, 384u, 768u, 1536u, 3072u}) {
 			size_t qsize = QuantizerSize(dim, bits);
 			uint8_t *qmem = static_cast<uint8_t *>(std::aligned_alloc(64, (qsize + 63) / 64 * 64));
 			QuantizerInit(qmem, dim, bits, 1);
@@ -89,7 +92,6 @@ RunTable(const char *title, size_t n, int reps)
 				v = (float) ((rng.Next() >> 11) * (1.0 / 9007199254740992.0) - 0.5);
 			size_t lsize = QueryLutSize(qz);
 			uint8_t *lut = static_cast<uint8_t *>(std::aligned_alloc(64, (lsize + 63) / 64 * 64));
-			PrepareQuery(qz, Metric::kCosine, q.data(), lut, scratch.data());
 
 			double vecs = (double) nb * kBlockVectors * reps;
 			/* Warm up, then best of 3. */
@@ -107,23 +109,20 @@ RunTable(const char *title, size_t n, int reps)
 				for (int r = 0; r < reps; r++)
 					sink = sink + ReadBytes(blocks, bytes);
 			});
-			double lv[3] = {-1, -1, -1};
-			for (int level = 0; level < 3; level++) {
-				if (!SetSimdLevel((SimdLevel) level))
+			std::vector<double> lv;
+			for (int set = KernelSetCount() - 1; set >= 0; set--) {
+				if (!SetKernelSet(set))
 					continue;
-				lv[level] = best([&] {
+				PrepareQuery(qz, Metric::kCosine, q.data(), lut, scratch.data());
+				lv.push_back(best([&] {
 					for (int r = 0; r < reps; r++)
 						ScanBlocks(lut, blocks, nb, norms.data(), factors.data(), out.data());
-				});
+				}));
 			}
-			SetSimdLevel(SimdLevel::kAuto);
+			SetKernelSet(-1);
 			std::printf("%5d %5u %9u %10.2f", bits, dim, l.block_bytes / kBlockVectors, read_ns);
-			for (double v : lv) {
-				if (v < 0)
-					std::printf(" %10s", "n/a");
-				else
-					std::printf(" %10.2f", v);
-			}
+			for (double v : lv)
+				std::printf(" %10.2f", v);
 			std::printf("\n");
 			std::free(lut);
 			std::free(blocks);
@@ -151,8 +150,8 @@ main(int argc, char **argv)
 	}
 	if (reps <= 0)
 		reps = (int) std::max<size_t>(1, n / cached);
-	std::printf("turboquant kernel bench; best level on this CPU: %s\n",
-				SimdLevelName(BestSimdLevel()));
+	std::printf("turboquant kernel bench; best kernel set on this CPU: %s\n",
+				KernelSetName(BestKernelSet()));
 	RunTable("Codes from memory", n, 1);
 	RunTable("Codes in cache", cached, reps);
 	return 0;

@@ -200,17 +200,21 @@ tqc_search(const void *p, const float *queries, size_t nq, int metric, uint32_t 
 	}
 }
 
-/* Name of the SIMD level in use; forcing one (0 scalar, 1 simde, 2 avx512, -1 auto) returns success. */
+/* Name of the kernel set in use. */
 const char *
 tqc_simd_level(void)
 {
-	return tq::SimdLevelName(tq::ActiveSimdLevel());
+	return tq::KernelSetName(tq::ActiveKernelSet());
 }
 
+/* Forces a kernel set by name ("auto" = the best); 1 on success, 0 if this CPU cannot run it. */
 int
-tqc_set_simd_level(int level)
+tqc_set_simd(const char *name)
 {
-	return tq::SetSimdLevel((tq::SimdLevel) level) ? 1 : 0;
+	if (name != nullptr && std::strcmp(name, "auto") == 0)
+		return tq::SetKernelSet(-1) ? 1 : 0;
+	int set = tq::FindKernelSet(name);
+	return set >= 0 && tq::SetKernelSet(set) ? 1 : 0;
 }
 
 } /* extern "C" */
