@@ -86,8 +86,8 @@ RunTable(const char *title, size_t n, int reps)
 				uint64_t v = rng.Next();
 				std::memcpy(blocks + i, &v, std::min<size_t>(8, bytes - i));
 			}
-			std::vector<float> norms(nb * kBlockVectors, 1.0f), factors(nb * kBlockVectors, 1.0f),
-				out(nb * kBlockVectors), q(dim), scratch(ScratchFloats(qz));
+			std::vector<double> norms(nb * kBlockVectors, 1.0), out(nb * kBlockVectors);
+			std::vector<float> factors(nb * kBlockVectors, 1.0f), q(dim), scratch(ScratchFloats(qz));
 			for (auto &v : q)
 				v = (float) ((rng.Next() >> 11) * (1.0 / 9007199254740992.0) - 0.5);
 			size_t lsize = QueryLutSize(qz);

@@ -35,7 +35,7 @@ struct Index {
 	size_t n = 0;
 	size_t n_blocks = 0;
 	uint8_t *blocks = nullptr; /* n_blocks * block_bytes, 64-byte aligned */
-	std::vector<float> norms;
+	std::vector<double> norms;
 	std::vector<float> factors;
 };
 
@@ -53,7 +53,7 @@ AlignedAlloc(size_t bytes)
 constexpr size_t kGroup = 32;
 
 void
-ScanRange(const Index *ix, const uint8_t *lut, size_t b0, size_t b1, tq::TopK *t, float *dist)
+ScanRange(const Index *ix, const uint8_t *lut, size_t b0, size_t b1, tq::TopK *t, double *dist)
 {
 	const size_t bb = ix->layout.block_bytes;
 
@@ -72,24 +72,24 @@ ScanRange(const Index *ix, const uint8_t *lut, size_t b0, size_t b1, tq::TopK *t
 /* One query over blocks [b0, b1), results sorted into ids/dists (k each, -1 padded). */
 void
 SearchOne(const Index *ix, tq::Metric metric, const float *q, uint32_t k, size_t b0, size_t b1,
-		  int64_t *ids, float *dists, uint8_t *lut, float *scratch, float *tdist, uint64_t *tid)
+		  int64_t *ids, float *dists, uint8_t *lut, float *scratch, double *tdist, uint64_t *tid)
 {
 	tq::PrepareQuery(ix->qz, metric, q, lut, scratch);
 	tq::TopK t;
 	tq::TopKInit(&t, tdist, tid, k);
-	alignas(64) float dist[kGroup * tq::kBlockVectors];
+	alignas(64) double dist[kGroup * tq::kBlockVectors];
 	ScanRange(ix, lut, b0, b1, &t, dist);
 	tq::TopKSort(&t);
 	for (uint32_t i = 0; i < k; i++) {
 		ids[i] = i < t.size ? (int64_t) t.id[i] : -1;
-		dists[i] = i < t.size ? t.dist[i] : 0.0f;
+		dists[i] = i < t.size ? (float) t.dist[i] : 0.0f;
 	}
 }
 
 struct Buffers {
 	uint8_t *lut;
 	float *scratch;
-	std::vector<float> tdist;
+	std::vector<double> tdist;
 	std::vector<uint64_t> tid;
 
 	Buffers(const Index *ix, uint32_t k)
@@ -130,7 +130,7 @@ tqc_build(const float *base, size_t n, uint32_t dim, int bits, uint64_t seed)
 		size_t bytes = ix->n_blocks * ix->layout.block_bytes;
 		ix->blocks = (uint8_t *) AlignedAlloc(bytes);
 		std::memset(ix->blocks, 0, bytes);
-		ix->norms.assign(ix->n_blocks * tq::kBlockVectors, 0.0f);
+		ix->norms.assign(ix->n_blocks * tq::kBlockVectors, 0.0);
 		ix->factors.assign(ix->n_blocks * tq::kBlockVectors, 0.0f);
 		std::vector<uint8_t> codes(ix->layout.padded_dim);
 		std::vector<float> scratch(tq::ScratchFloats(ix->qz));

@@ -5,10 +5,9 @@
  * C++ standard headers (port.h redefines printf and friends).  Glue files
  * include the core (src/core/...) first, then this header.
  *
- * The boundary rules (STYLE.md):
- *  - no C++ exception may unwind into a PostgreSQL frame: code that can throw
- *    runs inside TqGuard(), which turns the exception into an ereport after
- *    the try block has been left;
+ * The boundary rules:
+ *  - no C++ exception may unwind into a PostgreSQL frame: the core is
+ *    noexcept and glue calls nothing that throws (it allocates with palloc);
  *  - no ereport(ERROR) may longjmp over a live C++ object with a destructor:
  *    glue keeps its data in palloc'd memory and plain structs.
  */
@@ -16,8 +15,9 @@
 #define TQ_PG_H
 
 #include <cstring>
-#include <exception>
-#include <new>
+
+/* The core first: it must not see PostgreSQL's macros (it checks). */
+#include "core/turboquant.h"
 
 extern "C" {
 #include "postgres.h"
@@ -26,9 +26,13 @@ extern "C" {
 #include "utils/builtins.h"
 }
 
-/* Version checks live here and nowhere else. */
-#if PG_VERSION_NUM < 130000
-#error "turboquant needs PostgreSQL 13 or newer"
+/*
+ * Version checks live here and nowhere else.  PostgreSQL 15 is the only
+ * version built and tested (CI: Debian 12); older ones are refused at build
+ * time rather than claimed.
+ */
+#if PG_VERSION_NUM < 150000
+#error "turboquant needs PostgreSQL 15 or newer"
 #endif
 
 /*
@@ -49,45 +53,5 @@ TqPallocAligned(Size size, Size align)
 	PG_FUNCTION_INFO_V1(name);            \
 	}                                     \
 	extern "C" Datum name(PG_FUNCTION_ARGS)
-
-/*
- * Runs f(); a C++ exception it throws becomes an ERROR raised after the
- * exception is destroyed.  f must not hold destructible objects across
- * PostgreSQL calls that can error.
- */
-template <typename F>
-static inline void
-TqGuard(const char *what, F &&f)
-{
-	char		msg[256];
-	bool		failed = false;
-	bool		oom = false;
-
-	try
-	{
-		f();
-	}
-	catch (const std::bad_alloc &)
-	{
-		failed = oom = true;
-		msg[0] = '\0';
-	}
-	catch (const std::exception &e)
-	{
-		failed = true;
-		strlcpy(msg, e.what(), sizeof(msg));
-	}
-	catch (...)
-	{
-		failed = true;
-		strlcpy(msg, "unknown C++ exception", sizeof(msg));
-	}
-	if (oom)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
-						errmsg("out of memory in turboquant %s", what)));
-	if (failed)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-						errmsg("turboquant %s failed: %s", what, msg)));
-}
 
 #endif /* TQ_PG_H */

@@ -98,7 +98,7 @@ TqBuildAdd(TqBuildState *st, const TqVector *vec, ItemPointer tid)
 	const TqStripeGeometry *geo;
 	uint32		group;
 	uint32		slot;
-	float		norm;
+	double		norm;
 	float		factor;
 	TqGroupHeader *gh;
 

@@ -39,7 +39,19 @@ extern "C" {
 }
 
 #define TQ_MAGIC_NUMBER		0x54515649	/* "TQVI" */
-#define TQ_PAGE_VERSION		1
+
+/*
+ * The on-disk format version, stored in the metapage and checked by
+ * TqCheckFormat (tqutils.cpp) whenever the metapage is read.  Bump it when
+ * anything an existing index depends on changes: the page layouts below
+ * (metapage, group header, stripe geometry), or the code layout and
+ * quantizer (rotation, codebooks, chunk packing, the meaning of norm and
+ * factor).  An index of another version is refused with a REINDEX hint
+ * rather than read as garbage.
+ *   1  first release (float norms)
+ *   2  norms stored as double; metapage without implicit padding
+ */
+#define TQ_FORMAT_VERSION	2
 #define TQ_PAGE_ID			0xFF91		/* last 2 bytes of every page's special space */
 #define TQ_METAPAGE_BLKNO	0
 #define TQ_FIRST_STRIPE_BLKNO 1
@@ -77,36 +89,66 @@ typedef TqPageOpaqueData *TqPageOpaque;
 /* Code chunks start 64-byte aligned (relative to the page) for the kernels. */
 #define TQ_CHUNK_ALIGN		64
 
+/*
+ * The metapage's contents.  Sizes and offsets are pinned below: changing
+ * them changes the format (bump TQ_FORMAT_VERSION and the asserts together).
+ */
 typedef struct TqMetaPageData
 {
 	uint32		magic;
-	uint32		version;
+	uint32		version;		/* TQ_FORMAT_VERSION */
 	uint32		dims;			/* 0 until the first vector is seen */
 	uint32		padded_dim;
 	uint16		bits;
 	uint16		metric;			/* turboquant::Metric */
 	uint32		groups_per_stripe;	/* G */
 	uint32		pages_per_stripe;	/* P */
-	uint64		seed;
 	uint32		n_stripes;		/* stripes in use; stripe s at 1 + s*P */
-	uint32		unused;
+	uint64		seed;
 	uint64		n_inserted;		/* vectors ever added (informational) */
 } TqMetaPageData;
 typedef TqMetaPageData *TqMetaPage;
 
+static_assert(offsetof(TqMetaPageData, magic) == 0, "metapage layout");
+static_assert(offsetof(TqMetaPageData, version) == 4, "metapage layout");
+static_assert(offsetof(TqMetaPageData, dims) == 8, "metapage layout");
+static_assert(offsetof(TqMetaPageData, padded_dim) == 12, "metapage layout");
+static_assert(offsetof(TqMetaPageData, bits) == 16, "metapage layout");
+static_assert(offsetof(TqMetaPageData, metric) == 18, "metapage layout");
+static_assert(offsetof(TqMetaPageData, groups_per_stripe) == 20, "metapage layout");
+static_assert(offsetof(TqMetaPageData, pages_per_stripe) == 24, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_stripes) == 28, "metapage layout");
+static_assert(offsetof(TqMetaPageData, seed) == 32, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_inserted) == 40, "metapage layout");
+static_assert(sizeof(TqMetaPageData) == 48, "metapage layout");
+
 #define TqPageGetMeta(page) ((TqMetaPage) PageGetContents(page))
 
-/* One group's header on the stripe's first page. */
+/*
+ * One group's header on the stripe's first page.  Norms are doubles: the norm
+ * of a legal vector can exceed FLT_MAX or be smaller than the float range
+ * (see turboquant::Encode).  Layout pinned like the metapage's.
+ */
 typedef struct TqGroupHeader
 {
 	uint32		used_mask;		/* bit s: slot s holds a vector */
 	uint32		unused;
-	ItemPointerData tids[turboquant::kBlockVectors];
-	float		norms[turboquant::kBlockVectors];
+	double		norms[turboquant::kBlockVectors];
 	float		factors[turboquant::kBlockVectors];
+	ItemPointerData tids[turboquant::kBlockVectors];
 } TqGroupHeader;
 
 #define TQ_GROUP_HEADER_SIZE MAXALIGN(sizeof(TqGroupHeader))
+
+static_assert(turboquant::kBlockVectors == 32, "group header layout");
+static_assert(sizeof(ItemPointerData) == 6, "group header layout");
+static_assert(offsetof(TqGroupHeader, used_mask) == 0, "group header layout");
+static_assert(offsetof(TqGroupHeader, norms) == 8, "group header layout");
+static_assert(offsetof(TqGroupHeader, factors) == 264, "group header layout");
+static_assert(offsetof(TqGroupHeader, tids) == 392, "group header layout");
+static_assert(sizeof(TqGroupHeader) == 584, "group header layout");
+static_assert(TQ_GROUP_HEADER_SIZE == 584, "group header layout");
+static_assert(sizeof(TqPageOpaqueData) == 8, "page special space layout");
 
 /* Where things are inside a stripe; derived from (layout, G). */
 typedef struct TqStripeGeometry
@@ -168,6 +210,7 @@ int			TqIndexBits(Relation index);
 uint64		TqIndexSeed(Relation index);
 uint32		TqIndexTypmodDims(Relation index);
 void		TqCheckVectorDims(uint32 expect, int got);
+void		TqCheckFormat(Relation index, const TqMetaPageData *meta);
 inline BlockNumber
 TqStripeBlock(const TqStripeGeometry *geo, uint32 stripe, uint32 page)
 {
@@ -189,9 +232,5 @@ void		tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 bool		tqgettuple(IndexScanDesc scan, ScanDirection dir);
 void		tqendscan(IndexScanDesc scan);
 }
-
-/* tqinsert.cpp: shared with build for the first-vector dims case */
-void		TqEncodeInto(const TqIndexCache *cache, const float *x, uint8 *codes,
-						 float *norm, float *factor, float *scratch);
 
 #endif /* TQINDEX_H */

@@ -37,7 +37,7 @@ extern "C" {
 typedef struct TqEncoded
 {
 	uint8	   *codes;
-	float		norm;
+	double		norm;
 	float		factor;
 	ItemPointerData tid;
 } TqEncoded;

@@ -74,7 +74,7 @@ typedef struct TqScanOpaqueData
 	uint32		n_stripes;		/* stripes when the scan started */
 	uint32		batch;
 	bool		have_bound;
-	float		bound_est;
+	double		bound_est;
 	uint64		bound_id;
 	TqResult   *results;
 	int			nresults;		/* rows to return: results[0 .. nresults) */
@@ -91,11 +91,11 @@ typedef struct TqScanOpaqueData
 
 	/* one stripe's headers, copied under the first page's lock */
 	uint32	   *used;
-	float	   *norms;
+	double	   *norms;
 	float	   *factors;
 	ItemPointerData *tids;
 	uint32	   *acc;
-	float	   *est;
+	double	   *est;
 } TqScanOpaqueData;
 typedef TqScanOpaqueData *TqScanOpaque;
 
@@ -164,11 +164,11 @@ TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 	so->lut = (uint8 *) TqPallocAligned(turboquant::QueryLutSize(cache->qz), 64);
 	so->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
 	so->used = (uint32 *) palloc(sizeof(uint32) * cache->geo.groups);
-	so->norms = (float *) palloc(sizeof(float) * slots);
+	so->norms = (double *) palloc(sizeof(double) * slots);
 	so->factors = (float *) palloc(sizeof(float) * slots);
 	so->tids = (ItemPointerData *) palloc(sizeof(ItemPointerData) * slots);
 	so->acc = (uint32 *) TqPallocAligned(sizeof(uint32) * slots, 64);
-	so->est = (float *) palloc(sizeof(float) * slots);
+	so->est = (double *) palloc(sizeof(double) * slots);
 	MemoryContextSwitchTo(old);
 }
 
@@ -237,7 +237,7 @@ TqIdToTid(uint64 id, ItemPointerData *tid)
 
 /* Is (est, id) after the previous pass's last candidate? */
 static inline bool
-TqAfterBound(TqScanOpaque so, float est, uint64 id)
+TqAfterBound(TqScanOpaque so, double est, uint64 id)
 {
 	return !so->have_bound || est > so->bound_est ||
 		(est == so->bound_est && id > so->bound_id);
@@ -251,7 +251,7 @@ static uint32
 TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 {
 	const TqStripeGeometry *geo = &so->cache->geo;
-	float	   *dist = (float *) palloc(sizeof(float) * so->batch);
+	double	   *dist = (double *) palloc(sizeof(double) * so->batch);
 	uint64	   *ids = (uint64 *) palloc(sizeof(uint64) * so->batch);
 
 	turboquant::TopKInit(topk, dist, ids, so->batch);
@@ -273,15 +273,15 @@ TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 											  so->factors + g * kBlockVectors,
 											  so->est + g * kBlockVectors);
 			else
-				memset(so->est + g * kBlockVectors, 0, sizeof(float) * kBlockVectors);
+				memset(so->est + g * kBlockVectors, 0, sizeof(double) * kBlockVectors);
 			while (mask)
 			{
 				uint32		s = __builtin_ctz(mask);
-				float		e = so->est[g * kBlockVectors + s];
+				double		e = so->est[g * kBlockVectors + s];
 
-				/* overflowing estimates (huge norms) must stay reachable */
+				/* estimates are double and cannot overflow; never lose a slot anyway */
 				if (std::isnan(e))
-					e = std::numeric_limits<float>::infinity();
+					e = std::numeric_limits<double>::infinity();
 
 				mask &= mask - 1;
 				if (turboquant::TopKAccepts(topk, e))
@@ -443,7 +443,7 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 		else if (so->query == NULL)
 			r->dist = 0.0;
 		else if (so->metric == Metric::kL2)
-			r->dist = sqrt(Max(topk.dist[i], 0.0f));
+			r->dist = sqrt(Max(topk.dist[i], 0.0));
 		else
 			r->dist = topk.dist[i];
 		known++;

@@ -193,7 +193,7 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 
 	memset(&meta, 0, sizeof(meta));
 	meta.magic = TQ_MAGIC_NUMBER;
-	meta.version = TQ_PAGE_VERSION;
+	meta.version = TQ_FORMAT_VERSION;
 	meta.bits = bits;
 	meta.metric = (uint16) metric;
 	meta.seed = seed;
@@ -252,16 +252,29 @@ TqReadMeta(Relation index)
 	TqCheckPage(page, index, TQ_METAPAGE_BLKNO, TQ_PAGE_META);
 	meta = *TqPageGetMeta(page);
 	UnlockReleaseBuffer(buf);
-	if (meta.magic != TQ_MAGIC_NUMBER)
+	TqCheckFormat(index, &meta);
+	return meta;
+}
+
+/*
+ * Errors unless the metapage is a turboquant metapage of the format this
+ * build reads (TQ_FORMAT_VERSION).  Every reader of an index comes through
+ * TqReadMeta, hence here, before it interprets any other page.
+ */
+void
+TqCheckFormat(Relation index, const TqMetaPageData *meta)
+{
+	if (meta->magic != TQ_MAGIC_NUMBER)
 		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
 						errmsg("index \"%s\" is not a turboquant index",
 							   RelationGetRelationName(index))));
-	if (meta.version != TQ_PAGE_VERSION)
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" has unsupported version %u",
-							   RelationGetRelationName(index), meta.version),
-						errhint("REINDEX the index.")));
-	return meta;
+	if (meta->version != TQ_FORMAT_VERSION)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("index \"%s\" has on-disk format version %u, but this turboquant build reads only version %u",
+							   RelationGetRelationName(index), meta->version,
+							   (uint32) TQ_FORMAT_VERSION),
+						errhint("Rebuild it in the current format with REINDEX INDEX %s.",
+								quote_identifier(RelationGetRelationName(index)))));
 }
 
 /*

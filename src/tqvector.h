@@ -10,7 +10,9 @@
 
 #include <cmath>
 
-#define TQ_VECTOR_MAX_DIM 16000
+/* The type's limit is the core's (turboquant::kMaxDim): one constant. */
+#define TQ_VECTOR_MAX_DIM ((int) turboquant::kMaxDim)
+static_assert(turboquant::kMaxDim <= PG_INT16_MAX, "TqVector.dim is an int16");
 
 /* Same shape as pgvector's vector: varlena header, dimension, unused, floats. */
 typedef struct TqVector

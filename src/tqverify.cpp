@@ -37,7 +37,7 @@ extern "C" {
 typedef struct TqCheckEntry
 {
 	ItemPointerData tid;
-	float		norm;
+	double		norm;
 	bool		dup;			/* another entry has the same heap TID */
 } TqCheckEntry;
 
@@ -95,7 +95,7 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	vec = DatumGetTqVector(values[0]);
 	/* in double like Encode, so huge and tiny elements neither overflow nor vanish */
 	norm = TqL2NormD(vec->x, vec->dim);
-	if (fabs(norm - (double) e->norm) > 1e-6 * norm)
+	if (fabs(norm - e->norm) > 1e-9 * norm)
 		TqCorrupt(st->index, "stored norm differs from the row's vector", tid);
 	if ((Pointer) vec != DatumGetPointer(values[0]))
 		pfree(vec);

@@ -1,8 +1,8 @@
 /*
  * quantizer.cpp — layout, encoding, packing and query tables.
  *
- * Encoding.  x -> norm = |x| (in double, so 1e30 or 1e-30 components neither
- * overflow nor underflow) -> r = R (x / norm) -> one Lloyd-Max code per rotated
+ * Encoding.  x -> norm = |x| (in double, kept in double: the norm of a finite
+ * float vector can exceed FLT_MAX or fall below the float range) -> r = R (x / norm) -> one Lloyd-Max code per rotated
  * coordinate -> factor.  The factor corrects the score of the reconstruction
  * x_hat = centroid[codes] so that <q_rot, x_hat> * factor estimates <q_unit, u>.
  * Two choices were measured on real data (test/core/test_recall.cpp):
@@ -203,41 +203,32 @@ ScratchFloats(const Quantizer *qz) noexcept
 
 /* Normalizes, rotates and quantizes x; stores norm and the correction factor. */
 void
-Encode(const Quantizer *qz, const float *x, uint8_t *codes, float *norm, float *factor,
+Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm, float *factor,
 	   float *scratch) noexcept
 {
 	const Layout &l = qz->layout;
 	const Codebook &cb = qz->codebook;
 	int levels = 1 << l.bits;
+	/*
+	 * In double: the sum of squares of finite floats is at most
+	 * kMaxDim * FLT_MAX^2 (about 1.8e81) and at least the square of the
+	 * smallest subnormal (about 2e-90), both well inside the double range,
+	 * so the norm of every legal vector is exact to double rounding.
+	 */
 	double ss = 0.0;
 	for (uint32_t i = 0; i < l.dim; i++)
 		ss += (double) x[i] * (double) x[i];
 	double n = std::sqrt(ss);
-	/*
-	 * Components above ~1e154 overflow the double sum of squares; rescale
-	 * first in that (pathological but finite) case.
-	 */
-	if (!std::isfinite(n)) {
-		double m = 0.0;
-		for (uint32_t i = 0; i < l.dim; i++)
-			m = std::fmax(m, std::fabs((double) x[i]));
-		ss = 0.0;
-		if (std::isfinite(m) && m > 0)
-			for (uint32_t i = 0; i < l.dim; i++) {
-				double v = x[i] / m;
-				ss += v * v;
-			}
-		n = m * std::sqrt(ss);
-	}
 	float *r = scratch;
-	if (!(n > 0.0) || !std::isfinite(n) || !std::isfinite((float) n)) {
-		/* Zero (or non-finite) vector: any codes, a zero score. */
+	if (!(n > 0.0) || !std::isfinite(n)) {
+		/* Zero (or, against the contract, non-finite) vector: any codes, a zero score. */
 		uint8_t mid = (uint8_t) (levels / 2 - (levels > 1 ? 1 : 0));
 		std::memset(codes, levels > 1 ? mid : 0, l.padded_dim);
-		*norm = std::isfinite(n) ? (float) n : 0.0f;
+		*norm = 0.0;
 		*factor = 0.0f;
 		return;
 	}
+	/* x[i] / n is computed in double, so subnormal components normalise exactly. */
 	RotateScaled(qz, x, 1.0 / n, r, scratch + l.padded_dim);
 	double xx = 0.0;
 	for (uint32_t i = 0; i < l.padded_dim; i++) {
@@ -246,13 +237,13 @@ Encode(const Quantizer *qz, const float *x, uint8_t *codes, float *norm, float *
 		double v = cb.centroid[c];
 		xx += v * v;
 	}
-	*norm = (float) n;
+	*norm = n;
 	*factor = xx > 0.0 ? (float) (1.0 / std::sqrt(xx)) : 0.0f;
 }
 
 /* Reconstructs norm * R^T centroid[codes]. */
 void
-Decode(const Quantizer *qz, const uint8_t *codes, float norm, float *out, float *scratch) noexcept
+Decode(const Quantizer *qz, const uint8_t *codes, double norm, float *out, float *scratch) noexcept
 {
 	const Layout &l = qz->layout;
 	const Codebook &cb = qz->codebook;
@@ -261,7 +252,7 @@ Decode(const Quantizer *qz, const uint8_t *codes, float norm, float *out, float 
 		a[i] = cb.centroid[codes[i] & ((1 << l.bits) - 1)];
 	RotateInverseInPlace(qz, a, out, scratch + l.padded_dim);
 	for (uint32_t i = 0; i < l.dim; i++)
-		out[i] *= norm;
+		out[i] = (float) (out[i] * norm);
 }
 
 /* Writes one slot's codes into chunks [chunk_begin, chunk_end) of a block. */
@@ -422,7 +413,7 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 	for (uint32_t i = 0; i < l.dim; i++)
 		ss += (double) q[i] * (double) q[i];
 	double n = std::sqrt(ss);
-	h->qnorm = (float) n;
+	h->qnorm = n;
 	if (!(n > 0.0) || !std::isfinite(n)) {
 		/* Zero query: every score is 0. */
 		h->scale = 1.0f;
@@ -482,35 +473,45 @@ ScanChunks(const uint8_t *lut, const uint8_t *chunks, uint32_t chunk_begin, uint
 	  acc);
 }
 
-/* Turns accumulators into metric distance estimates. */
+/*
+ * Turns accumulators into metric distance estimates, in double (see the
+ * header): c estimates <q_unit, u>; norms and |q| enter only here.
+ */
 void
-EstimateDistances(const uint8_t *lut, const uint32_t acc[kBlockVectors], const float *norm,
-				  const float *factor, float out[kBlockVectors]) noexcept
+EstimateDistances(const uint8_t *lut, const uint32_t acc[kBlockVectors], const double *norm,
+				  const float *factor, double out[kBlockVectors]) noexcept
 {
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
-	float inv = 1.0f / h->scale, off = h->offset_sum, qn = h->qnorm;
+	double inv = 1.0 / h->scale, off = h->offset_sum, qn = h->qnorm;
+	/* every metric is a case and there is no default: -Wswitch names a new one */
 	switch ((Metric) h->metric) {
 	case Metric::kL2:
 		for (uint32_t t = 0; t < kBlockVectors; t++) {
-			float c = (off + (float) acc[t] * inv) * factor[t];
-			out[t] = qn * qn + norm[t] * norm[t] - 2.0f * qn * norm[t] * c;
+			double c = (off + (double) acc[t] * inv) * factor[t];
+			out[t] = qn * qn + norm[t] * norm[t] - 2.0 * qn * norm[t] * c;
 		}
-		break;
+		return;
 	case Metric::kCosine:
 		for (uint32_t t = 0; t < kBlockVectors; t++)
-			out[t] = 1.0f - (off + (float) acc[t] * inv) * factor[t];
-		break;
-	default:
+			out[t] = 1.0 - (off + (double) acc[t] * inv) * factor[t];
+		return;
+	case Metric::kInnerProduct:
 		for (uint32_t t = 0; t < kBlockVectors; t++)
-			out[t] = -qn * norm[t] * ((off + (float) acc[t] * inv) * factor[t]);
-		break;
+			out[t] = -qn * norm[t] * ((off + (double) acc[t] * inv) * factor[t]);
+		return;
 	}
+	/*
+	 * Unreachable: PrepareQuery stores a Metric, and the glue checks the
+	 * opclass's value before making one.  Rank such slots last, not as IP.
+	 */
+	for (uint32_t t = 0; t < kBlockVectors; t++)
+		out[t] = std::nan("");
 }
 
 /* Flat scan over contiguous blocks: distances for every slot. */
 void
-ScanBlocks(const uint8_t *lut, const uint8_t *blocks, size_t n_blocks, const float *norms,
-		   const float *factors, float *out) noexcept
+ScanBlocks(const uint8_t *lut, const uint8_t *blocks, size_t n_blocks, const double *norms,
+		   const float *factors, double *out) noexcept
 {
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
 	ScanKernel k = KernelSets()[h->kernel_set]->nibble[h->planes - 1]; /* chosen by PrepareQuery */

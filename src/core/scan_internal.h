@@ -55,13 +55,13 @@ struct LutHeader {
 	uint32_t bits;
 	uint32_t n_chunks;
 	uint32_t lut_chunk_bytes; /* groups per chunk * planes * kLutGroupBytes */
-	float qnorm;              /* |q| before normalization */
+	double qnorm;             /* |q| before normalization (double: see Encode) */
 	float scale;              /* table units per unit of <q_unit, x_hat> */
 	float offset_sum;         /* sum of the per-unit offsets */
 	uint32_t planes;          /* 1: 8-bit entries; 2: 16-bit entries as two byte planes */
 	uint32_t groups;          /* nibble groups per layout chunk */
 	uint32_t kernel_set;      /* index in KernelSets(), chosen once by PrepareQuery */
-	uint32_t pad[6];
+	uint32_t pad[5];
 };
 static_assert(sizeof(LutHeader) == kLutHeaderBytes, "LutHeader must be 64 bytes");
 

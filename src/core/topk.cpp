@@ -16,16 +16,16 @@ namespace {
 
 /* Whether pair a ranks after pair b (a is "worse"). */
 inline bool
-Worse(float da, uint64_t ia, float db, uint64_t ib)
+Worse(double da, uint64_t ia, double db, uint64_t ib)
 {
 	return da > db || (da == db && ia > ib);
 }
 
 /* Restores the heap below position i in a heap of n pairs. */
 void
-SiftDown(float *d, uint64_t *id, uint32_t n, uint32_t i)
+SiftDown(double *d, uint64_t *id, uint32_t n, uint32_t i)
 {
-	float dv = d[i];
+	double dv = d[i];
 	uint64_t iv = id[i];
 	for (;;) {
 		uint32_t l = 2 * i + 1;
@@ -48,7 +48,7 @@ SiftDown(float *d, uint64_t *id, uint32_t n, uint32_t i)
 
 /* Starts an empty heap over caller arrays of capacity k. */
 void
-TopKInit(TopK *t, float *dist, uint64_t *id, uint32_t k) noexcept
+TopKInit(TopK *t, double *dist, uint64_t *id, uint32_t k) noexcept
 {
 	t->dist = dist;
 	t->id = id;
@@ -58,7 +58,7 @@ TopKInit(TopK *t, float *dist, uint64_t *id, uint32_t k) noexcept
 
 /* Offers one pair: kept if among the k best so far. */
 void
-TopKPush(TopK *t, float d, uint64_t id) noexcept
+TopKPush(TopK *t, double d, uint64_t id) noexcept
 {
 	if (t->k == 0 || std::isnan(d))
 		return;
@@ -88,7 +88,7 @@ void
 TopKSort(TopK *t) noexcept
 {
 	for (uint32_t n = t->size; n > 1; n--) {
-		float d = t->dist[0];
+		double d = t->dist[0];
 		uint64_t i = t->id[0];
 		t->dist[0] = t->dist[n - 1];
 		t->id[0] = t->id[n - 1];

@@ -126,12 +126,14 @@ void RotateInverse(const Quantizer *qz, const float *in, float *out, float *scra
  * Encodes x (dim floats, finite): codes[padded_dim] (one code per byte),
  * *norm = |x|, *factor = the per-vector correction applied to the estimated
  * inner product (so that estimate(<q,u>) = lut_sum * factor).  A zero vector
- * encodes to norm 0, factor 0.
+ * encodes to norm 0, factor 0.  Norms are doubles: the norm of a finite float
+ * vector can exceed FLT_MAX ([3e38,3e38]) or lie below the float subnormal
+ * range, never the double range (sqrt(kMaxDim) * FLT_MAX is about 4.3e40).
  */
-void Encode(const Quantizer *qz, const float *x, uint8_t *codes, float *norm,
+void Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm,
 			float *factor, float *scratch) noexcept;
 /* Reconstructs an approximation of x (dim floats) from its codes, for tests. */
-void Decode(const Quantizer *qz, const uint8_t *codes, float norm, float *out,
+void Decode(const Quantizer *qz, const uint8_t *codes, double norm, float *out,
 			float *scratch) noexcept;
 
 /*
@@ -169,14 +171,17 @@ void ScanChunks(const uint8_t *lut, const uint8_t *chunks, uint32_t chunk_begin,
  * Turns a block's accumulators (all chunks summed) into distance estimates for
  * the lut's metric (smaller = closer): L2 -> squared distance, cosine -> 1 - cos,
  * inner product -> -<q,x>.  norm/factor are the slots' stored values.
+ * Computed and returned in double: with norms up to ~4.3e40 the squared terms
+ * reach ~1.8e81, far beyond float, and a float estimate would overflow (to
+ * NaN or infinity) for any |x| above ~1.8e19 and rank such rows arbitrarily.
  */
 void EstimateDistances(const uint8_t *lut, const uint32_t acc[kBlockVectors],
-					   const float *norm, const float *factor,
-					   float out[kBlockVectors]) noexcept;
+					   const double *norm, const float *factor,
+					   double out[kBlockVectors]) noexcept;
 
 /* Convenience: a whole contiguous array of blocks (block_bytes each). */
 void ScanBlocks(const uint8_t *lut, const uint8_t *blocks, size_t n_blocks,
-				const float *norms, const float *factors, float *out) noexcept;
+				const double *norms, const float *factors, double *out) noexcept;
 
 /* ---- Top-k -------------------------------------------------------------- */
 
@@ -185,18 +190,18 @@ void ScanBlocks(const uint8_t *lut, const uint8_t *blocks, size_t n_blocks,
  * (capacity k).  Ties broken by the smaller id, so results are deterministic.
  */
 struct TopK {
-	float *dist;
+	double *dist;
 	uint64_t *id;
 	uint32_t k;
 	uint32_t size;
 };
-void TopKInit(TopK *t, float *dist, uint64_t *id, uint32_t k) noexcept;
+void TopKInit(TopK *t, double *dist, uint64_t *id, uint32_t k) noexcept;
 /* Returns whether d could enter (fast reject for the scan loop). */
-inline bool TopKAccepts(const TopK *t, float d) noexcept
+inline bool TopKAccepts(const TopK *t, double d) noexcept
 {
 	return t->size < t->k || d <= t->dist[0];
 }
-void TopKPush(TopK *t, float d, uint64_t id) noexcept;
+void TopKPush(TopK *t, double d, uint64_t id) noexcept;
 /* Sorts the kept pairs ascending in place (dist[0] nearest). */
 void TopKSort(TopK *t) noexcept;
 

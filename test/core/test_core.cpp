@@ -291,7 +291,8 @@ TEST(Rotation, MatchesDenseHaarDistortion)
 		u.normalize();
 		for (uint32_t i = 0; i < dim; i++)
 			x[i] = (float) u(i);
-		float norm, factor;
+		double norm;
+		float factor;
 		Encode(qz.q, x.data(), codes.data(), &norm, &factor, qz.scratch.data());
 		Decode(qz.q, codes.data(), norm, back.data(), qz.scratch.data());
 		for (uint32_t i = 0; i < dim; i++)
@@ -331,10 +332,11 @@ TEST(Encode, MseMatchesTheory)
 					v = (float) (rng.Gauss() * 3.0);
 					nn += (double) v * v;
 				}
-				float norm, factor;
+				double norm;
+				float factor;
 				Encode(qz.q, x.data(), codes.data(), &norm, &factor, qz.scratch.data());
-				EXPECT_NEAR(norm, std::sqrt(nn), 1e-5 * std::sqrt(nn));
-				Decode(qz.q, codes.data(), 1.0f, back.data(), qz.scratch.data());
+				EXPECT_NEAR(norm, std::sqrt(nn), 1e-12 * std::sqrt(nn));
+				Decode(qz.q, codes.data(), 1.0, back.data(), qz.scratch.data());
 				for (uint32_t i = 0; i < dim; i++) {
 					double u = x[i] / std::sqrt(nn);
 					mse += (back[i] - u) * (back[i] - u);
@@ -358,9 +360,10 @@ TEST(Encode, EdgeCases)
 		const Layout &l = qz.L();
 		std::vector<float> x(300, 0.0f);
 		std::vector<uint8_t> c1(l.padded_dim), c2(l.padded_dim);
-		float n1, f1, n2, f2;
+		double n1, n2;
+		float f1, f2;
 		Encode(qz.q, x.data(), c1.data(), &n1, &f1, qz.scratch.data());
-		EXPECT_EQ(n1, 0.0f);
+		EXPECT_EQ(n1, 0.0);
 		EXPECT_EQ(f1, 0.0f);
 		for (uint8_t c : c1)
 			ASSERT_LT(c, 1 << bits);
@@ -395,14 +398,83 @@ TEST(Encode, EdgeCases)
 		PrepareQuery(qz.q, Metric::kL2, zq.data(), lut.p, qz.scratch.data());
 		uint32_t acc[kBlockVectors] = {0};
 		ScanChunks(lut.p, block.p, 0, l.n_chunks, acc);
-		float norms[kBlockVectors], factors[kBlockVectors], out[kBlockVectors];
+		double norms[kBlockVectors], out[kBlockVectors];
+		float factors[kBlockVectors];
 		for (uint32_t s = 0; s < kBlockVectors; s++) {
-			norms[s] = 2.0f;
+			norms[s] = 2.0;
 			factors[s] = 1.0f;
 		}
 		EstimateDistances(lut.p, acc, norms, factors, out);
-		for (float v : out)
-			EXPECT_FLOAT_EQ(v, 4.0f);
+		for (double v : out)
+			EXPECT_DOUBLE_EQ(v, 4.0);
+	}
+}
+
+/*
+ * Norms beyond FLT_MAX and in the subnormal range: Encode keeps them exactly
+ * (double), and estimates stay finite and ordered, where float arithmetic
+ * overflowed to infinity/NaN or flushed to zero.
+ */
+TEST(Encode, ExtremeNorms)
+{
+	const uint32_t dim = 64;
+	Qz qz(dim, 4);
+	const Layout &l = qz.L();
+	Rng rng(17);
+	std::vector<float> dir(dim);
+	double maxabs = 0;
+	for (auto &v : dir) {
+		v = (float) rng.Gauss();
+		maxabs = std::max(maxabs, (double) std::fabs(v));
+	}
+	std::vector<uint8_t> codes(l.padded_dim), ref(l.padded_dim);
+	double n_ref;
+	float f_ref;
+	Encode(qz.q, dir.data(), ref.data(), &n_ref, &f_ref, qz.scratch.data());
+	/* Largest elements near FLT_MAX (norm above it), and subnormal elements. */
+	for (double target : {3.4e38, 1e38, 1e-39, 1e-43}) {
+		std::vector<float> x(dim);
+		double want = 0;
+		for (uint32_t i = 0; i < dim; i++) {
+			x[i] = (float) (dir[i] / maxabs * target);
+			want += (double) x[i] * x[i];
+		}
+		want = std::sqrt(want);
+		double norm;
+		float factor;
+		Encode(qz.q, x.data(), codes.data(), &norm, &factor, qz.scratch.data());
+		EXPECT_GT(norm, target > 2e38 ? 3.5e38 : 0.0) << target;
+		EXPECT_NEAR(norm, want, 1e-12 * want) << target;
+		EXPECT_TRUE(std::isfinite(factor)) << target;
+		if (target > 1e-40) {
+			/* normal range: the same direction gives the same codes */
+			EXPECT_EQ(0, std::memcmp(codes.data(), ref.data(), l.padded_dim)) << target;
+		}
+		/* L2 estimates: the vector itself is nearer than copies at 2x and 0.5x. */
+		AlignedBuf block(l.block_bytes), lut(QueryLutSize(qz.q));
+		double norms[kBlockVectors], out[kBlockVectors];
+		float factors[kBlockVectors];
+		for (uint32_t s = 0; s < kBlockVectors; s++) {
+			PackSlot(l, codes.data(), s, 0, l.n_chunks, block.p);
+			norms[s] = norm * (s == 0 ? 1.0 : s == 1 ? 2.0 : 0.5);
+			factors[s] = factor;
+		}
+		for (Metric m : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+			PrepareQuery(qz.q, m, x.data(), lut.p, qz.scratch.data());
+			ScanBlocks(lut.p, block.p, 1, norms, factors, out);
+			for (uint32_t s = 0; s < 3; s++)
+				ASSERT_TRUE(std::isfinite(out[s])) << target << " metric " << (int) m;
+			if (m == Metric::kL2) {
+				EXPECT_LT(out[0], out[1]) << target;
+				EXPECT_LT(out[0], out[2]) << target;
+				/* |q - x|^2 is small next to |x|^2 (bias of the codes only) */
+				EXPECT_LT(out[0], 0.05 * norm * norm) << target;
+			} else if (m == Metric::kInnerProduct) {
+				/* -<q,x> = -|x|^2 (nearly), ordered by the norm */
+				EXPECT_NEAR(out[0], -norm * norm, 0.05 * norm * norm) << target;
+				EXPECT_LT(out[1], out[0]) << target;
+			}
+		}
 	}
 }
 
@@ -424,7 +496,8 @@ TEST(Encode, MetricsEstimate)
 	}
 	std::vector<uint8_t> codes(l.padded_dim);
 	AlignedBuf block(l.block_bytes), lut(QueryLutSize(qz.q));
-	float norms[kBlockVectors], factors[kBlockVectors], out[kBlockVectors];
+	double norms[kBlockVectors], out[kBlockVectors];
+	float factors[kBlockVectors];
 	Encode(qz.q, x.data(), codes.data(), &norms[0], &factors[0], qz.scratch.data());
 	for (uint32_t s = 0; s < kBlockVectors; s++) {
 		PackSlot(l, codes.data(), s, 0, l.n_chunks, block.p);
@@ -451,19 +524,19 @@ TEST(TopK, MatchesSort)
 {
 	Rng rng(1);
 	for (uint32_t k : {1u, 5u, 64u}) {
-		std::vector<std::pair<float, uint64_t>> all;
-		std::vector<float> d(k);
+		std::vector<std::pair<double, uint64_t>> all;
+		std::vector<double> d(k);
 		std::vector<uint64_t> id(k);
 		TopK t;
 		TopKInit(&t, d.data(), id.data(), k);
 		for (uint64_t i = 0; i < 1000; i++) {
-			float v = (float) (rng.Next() % 50); /* many ties */
+			double v = (double) (rng.Next() % 50); /* many ties */
 			uint64_t ident = 1000 - i;           /* ids arrive in descending order */
 			all.push_back({v, ident});
 			if (TopKAccepts(&t, v))
 				TopKPush(&t, v, ident);
 		}
-		TopKPush(&t, std::nanf(""), 0);
+		TopKPush(&t, std::nan(""), 0);
 		std::sort(all.begin(), all.end());
 		TopKSort(&t);
 		ASSERT_EQ(t.size, k);
@@ -473,12 +546,12 @@ TEST(TopK, MatchesSort)
 		}
 	}
 	/* Fewer pushes than k. */
-	float d[4];
+	double d[4];
 	uint64_t id[4];
 	TopK t;
 	TopKInit(&t, d, id, 4);
-	TopKPush(&t, 3.0f, 9);
-	TopKPush(&t, 1.0f, 2);
+	TopKPush(&t, 3.0, 9);
+	TopKPush(&t, 1.0, 2);
 	TopKSort(&t);
 	ASSERT_EQ(t.size, 2u);
 	EXPECT_EQ(id[0], 2u);

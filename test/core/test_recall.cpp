@@ -51,7 +51,8 @@ Load(const std::string &name, DataSet *ds)
 struct Encoded {
 	std::unique_ptr<AlignedBuf> blocks;
 	size_t n_blocks = 0;
-	std::vector<float> norm, factor_norm, factor_ip;
+	std::vector<double> norm;
+	std::vector<float> factor_norm, factor_ip;
 	double mse = 0, mse_theory = 0;
 };
 
@@ -63,7 +64,7 @@ EncodeAll(const Qz &qz, const DataSet &ds, Encoded *e)
 	e->n_blocks = (ds.nb + kBlockVectors - 1) / kBlockVectors;
 	e->blocks.reset(new AlignedBuf(e->n_blocks * l.block_bytes));
 	size_t slots = e->n_blocks * kBlockVectors;
-	e->norm.assign(slots, 0.0f);
+	e->norm.assign(slots, 0.0);
 	e->factor_norm.assign(slots, 0.0f);
 	e->factor_ip.assign(slots, 0.0f);
 	std::vector<float> scratch(ScratchFloats(qz.q)), r(l.padded_dim), back(ds.dim);
@@ -82,7 +83,7 @@ EncodeAll(const Qz &qz, const DataSet &ds, Encoded *e)
 			rx += (double) r[k] / e->norm[i] * cb.centroid[codes[k]];
 		e->factor_ip[i] = rx > 0 ? (float) (1.0 / rx) : 0.0f;
 		if (i < n_mse) {
-			Decode(qz.q, codes.data(), 1.0f, back.data(), scratch.data());
+			Decode(qz.q, codes.data(), 1.0, back.data(), scratch.data());
 			for (uint32_t k = 0; k < ds.dim; k++) {
 				double u = x[k] / e->norm[i];
 				mse += (u - back[k]) * (u - back[k]);
@@ -101,7 +102,7 @@ Recall(const Qz &qz, const DataSet &ds, const Encoded &e, std::vector<double> *c
 	const Layout &l = qz.L();
 	AlignedBuf lut(QueryLutSize(qz.q));
 	std::vector<float> scratch(ScratchFloats(qz.q));
-	std::vector<float> est_n(e.n_blocks * kBlockVectors), est_i(e.n_blocks * kBlockVectors);
+	std::vector<double> est_n(e.n_blocks * kBlockVectors), est_i(e.n_blocks * kBlockVectors);
 	std::vector<int> hits_n(kMaxK + 1, 0), hits_i(kMaxK + 1, 0);
 	alignas(64) uint32_t acc[kBlockVectors];
 	size_t found10 = 0;
@@ -129,8 +130,8 @@ Recall(const Qz &qz, const DataSet &ds, const Encoded &e, std::vector<double> *c
 		}
 		int32_t truth = ds.gt[(size_t) q * ds.gtk];
 		for (int which = 0; which < 2; which++) {
-			const std::vector<float> &est = which == 0 ? est_n : est_i;
-			float t = est[truth];
+			const std::vector<double> &est = which == 0 ? est_n : est_i;
+			double t = est[truth];
 			uint32_t rank = 0;
 			for (uint32_t i = 0; i < ds.nb; i++)
 				rank += est[i] < t || (est[i] == t && (int32_t) i < truth);

@@ -282,10 +282,13 @@ TEST(Scan, AccumulatorsEstimateFloatScore)
 			PrepareQuery(qz.q, Metric::kCosine, q.data(), lut.p, scratch.data());
 			uint32_t acc[kBlockVectors] = {0};
 			ScanChunks(lut.p, block.p, 0, l.n_chunks, acc);
-			float ones[kBlockVectors], est[kBlockVectors];
+			double ones[kBlockVectors], est[kBlockVectors];
+			float fones[kBlockVectors];
 			for (auto &o : ones)
+				o = 1.0;
+			for (auto &o : fones)
 				o = 1.0f;
-			EstimateDistances(lut.p, acc, ones, ones, est);
+			EstimateDistances(lut.p, acc, ones, fones, est);
 			/*
 			 * Rounding: at most half a step per unit, step = widest unit range / 255,
 			 * a unit's range at most (its dims) x (widest coordinate) x (its centroid
@@ -392,7 +395,8 @@ TEST(Encode, SameCodesOnEveryPlatform)
 				for (int v = 0; v < 20; v++) {
 					for (auto &e : x)
 						e = (float) ((int) (rng.Next() % 4001) - 2000) / 1024.0f;
-					float norm, factor;
+					double norm;
+					float factor;
 					Encode(qz.q, x.data(), codes.data(), &norm, &factor, qz.scratch.data());
 					mix(codes.data(), codes.size());
 					mix(&norm, sizeof(norm));
