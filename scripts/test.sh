@@ -26,11 +26,22 @@ make -j2 >"$LOG/build.log" 2>&1 && $SUDO make install >>"$LOG/build.log" 2>&1 ||
 
 echo "== core unit tests"
 make -j2 unittest >"$LOG/unit.log" 2>&1
-grep -E '^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]' "$LOG/unit.log" | tail -20
+grep -E '^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]|^kernel sets' "$LOG/unit.log" | tail -20
 p=$(grep -oP '^\[  PASSED  \] \K[0-9]+' "$LOG/unit.log" | tail -1)
 f=$(grep -oP '^\[  FAILED  \] \K[0-9]+(?= tests?, listed)' "$LOG/unit.log" | tail -1)
 if [ -z "$p$f" ]; then suites_failed+=(unit); count 0 1; else count "${p:-0}" "${f:-0}"; fi
 [ -n "$f" ] && suites_failed+=(unit)
+
+echo "== core unit tests for aarch64 (cross-compiled, under qemu)"
+bash scripts/test_aarch64.sh >"$LOG/aarch64.log" 2>&1
+rc=$?
+grep -E '^(skipped|reference|kernel sets|codes hash|aarch64|\[  (PASSED|FAILED) )' "$LOG/aarch64.log"
+if [ "$rc" = 77 ]; then skipped=$((${skipped:-0} + 1)); else
+	p=$(grep -oP '^aarch64: \K[0-9]+(?= passed)' "$LOG/aarch64.log" | tail -1)
+	f=$(grep -oP '^aarch64: [0-9]+ passed, \K[0-9]+' "$LOG/aarch64.log" | tail -1)
+	[ "$rc" != 0 ] && { suites_failed+=(aarch64); [ "${f:-0}" = 0 ] && f=1; tail -30 "$LOG/aarch64.log"; }
+	count "${p:-0}" "${f:-0}"
+fi
 
 echo "== pg_regress"
 rm -f regression.diffs
