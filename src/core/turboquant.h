@@ -132,6 +132,13 @@ void RotateInverse(const Quantizer *qz, const float *in, float *out, float *scra
  */
 void Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm,
 			float *factor, float *scratch) noexcept;
+/*
+ * Encodes n vectors, x[i] pointing at dim floats each: codes n * padded_dim
+ * bytes (vector i at i * padded_dim), norms[n], factors[n]; exactly what
+ * Encode gives for each.  scratch: ScratchFloats(qz) floats.
+ */
+void EncodeBatch(const Quantizer *qz, const float *const *x, uint32_t n, uint8_t *codes,
+				 double *norms, float *factors, float *scratch) noexcept;
 /* Reconstructs an approximation of x (dim floats) from its codes, for tests. */
 void Decode(const Quantizer *qz, const uint8_t *codes, double norm, float *out,
 			float *scratch) noexcept;
@@ -143,6 +150,14 @@ void Decode(const Quantizer *qz, const uint8_t *codes, double norm, float *out,
  */
 void PackSlot(const Layout &layout, const uint8_t *codes, uint32_t slot,
 			  uint32_t chunk_begin, uint32_t chunk_end, uint8_t *chunks) noexcept;
+/*
+ * Packs the codes of n <= 32 vectors (padded_dim bytes each, consecutive, as
+ * EncodeBatch writes them) into slots 0..n-1 of chunks [chunk_begin,
+ * chunk_end) of a block, whole bytes at a time; slots n..31 get code 0.
+ * Equals PackSlot for each slot into a zeroed block, several times faster.
+ */
+void PackBlock(const Layout &layout, const uint8_t *codes, uint32_t n, uint32_t chunk_begin,
+			   uint32_t chunk_end, uint8_t *chunks) noexcept;
 /* Reads back one slot's codes from a whole block (for tests and checks). */
 void UnpackSlot(const Layout &layout, const uint8_t *block, uint32_t slot,
 				uint8_t *codes) noexcept;

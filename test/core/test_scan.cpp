@@ -410,3 +410,46 @@ TEST(Encode, SameCodesOnEveryPlatform)
 	if (want != nullptr && want[0] != '\0')
 		EXPECT_STREQ(hex, want) << "codes differ from the reference platform's";
 }
+
+/* EncodeBatch equals Encode vector by vector; PackBlock equals PackSlot into a zeroed block. */
+TEST(Encode, BatchAndPackBlockEqualOneByOne)
+{
+	for (int bits = 1; bits <= 4; bits++)
+		for (uint32_t dim : {1u, 17u, 300u, 1536u}) {
+			Qz qz(dim, bits);
+			const Layout &l = qz.L();
+			Rng rng(dim * 5 + bits);
+			for (uint32_t n : {1u, 7u, 16u, 17u, 32u}) {
+				std::vector<float> x((size_t) n * dim);
+				for (auto &v : x)
+					v = (float) rng.Gauss();
+				x[0] = 0.0f; /* one zero vector among them when dim == 1 */
+				std::vector<const float *> ptr(n);
+				for (uint32_t i = 0; i < n; i++)
+					ptr[i] = x.data() + (size_t) i * dim;
+				std::vector<uint8_t> codes((size_t) n * l.padded_dim), one(l.padded_dim);
+				std::vector<double> norms(n);
+				std::vector<float> factors(n);
+				EncodeBatch(qz.q, ptr.data(), n, codes.data(), norms.data(), factors.data(),
+							qz.scratch.data());
+				AlignedBuf want(l.block_bytes), got(l.block_bytes);
+				for (uint32_t i = 0; i < n; i++) {
+					double nv;
+					float fv;
+					Encode(qz.q, ptr[i], one.data(), &nv, &fv, qz.scratch.data());
+					ASSERT_EQ(0, std::memcmp(one.data(), codes.data() + (size_t) i * l.padded_dim,
+											 l.padded_dim));
+					ASSERT_EQ(nv, norms[i]);
+					ASSERT_EQ(fv, factors[i]);
+					PackSlot(l, one.data(), i, 0, l.n_chunks, want.p);
+				}
+				std::memset(got.p, 0xA5, l.block_bytes);
+				/* In two chunk ranges, as across pages. */
+				uint32_t mid = l.n_chunks / 2;
+				PackBlock(l, codes.data(), n, 0, mid, got.p);
+				PackBlock(l, codes.data(), n, mid, l.n_chunks, got.p + (size_t) mid * l.chunk_bytes);
+				ASSERT_EQ(0, std::memcmp(want.p, got.p, l.block_bytes))
+					<< "bits " << bits << " dim " << dim << " n " << n;
+			}
+		}
+}
