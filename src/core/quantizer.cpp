@@ -105,6 +105,31 @@ AlignUp(size_t n, size_t a)
 }
 
 /*
+ * |x| in double: the sum of squares of finite floats is at most
+ * kMaxDim * FLT_MAX^2 (about 1.8e81) and at least the square of the smallest
+ * subnormal (about 2e-90), both well inside the double range, so the norm of
+ * every legal vector is exact to double rounding.
+ */
+double
+VectorNorm(const float *x, uint32_t dim)
+{
+	double ss = 0.0;
+	for (uint32_t i = 0; i < dim; i++)
+		ss += (double) x[i] * (double) x[i];
+	return std::sqrt(ss);
+}
+
+/* Zero (or, against the contract, non-finite) vector: any codes, a zero score. */
+void
+EncodeZero(int levels, size_t padded_dim, uint8_t *codes, double *norm, float *factor)
+{
+	uint8_t mid = (uint8_t) (levels / 2 - (levels > 1 ? 1 : 0));
+	std::memset(codes, levels > 1 ? mid : 0, padded_dim);
+	*norm = 0.0;
+	*factor = 0.0f;
+}
+
+/*
  * Quantizes rotated coordinates: each code is the number of boundaries below
  * the value (nearest centroid).  Boundary by boundary over all coordinates,
  * so the compiler vectorizes the comparisons (4 to 16 at once) instead of a
@@ -259,23 +284,10 @@ Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm, float 
 	const Layout &l = qz->layout;
 	const Codebook &cb = qz->codebook;
 	int levels = 1 << l.bits;
-	/*
-	 * In double: the sum of squares of finite floats is at most
-	 * kMaxDim * FLT_MAX^2 (about 1.8e81) and at least the square of the
-	 * smallest subnormal (about 2e-90), both well inside the double range,
-	 * so the norm of every legal vector is exact to double rounding.
-	 */
-	double ss = 0.0;
-	for (uint32_t i = 0; i < l.dim; i++)
-		ss += (double) x[i] * (double) x[i];
-	double n = std::sqrt(ss);
+	double n = VectorNorm(x, l.dim);
 	float *r = scratch;
 	if (!(n > 0.0) || !std::isfinite(n)) {
-		/* Zero (or, against the contract, non-finite) vector: any codes, a zero score. */
-		uint8_t mid = (uint8_t) (levels / 2 - (levels > 1 ? 1 : 0));
-		std::memset(codes, levels > 1 ? mid : 0, l.padded_dim);
-		*norm = 0.0;
-		*factor = 0.0f;
+		EncodeZero(levels, l.padded_dim, codes, norm, factor);
 		return;
 	}
 	/* x[i] / n is computed in double, so subnormal components normalise exactly. */
@@ -285,14 +297,55 @@ Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm, float 
 	*factor = FactorOf(cb, levels, codes, l.padded_dim);
 }
 
-/* Encodes n vectors (x[i] has dim floats): codes n * padded_dim, one norm and factor each. */
+/* Scratch floats EncodeBatch needs: two lane-interleaved copies and one column. */
+size_t
+EncodeBatchScratchFloats(const Quantizer *qz) noexcept
+{
+	return (2 * kRotateLanes + 1) * (size_t) qz->layout.padded_dim + 64;
+}
+
+/*
+ * Encodes n vectors, kRotateLanes at a time through the batched rotation
+ * (rotation.cpp); norms, the zero-vector case, quantization and factors are
+ * Encode's own code, so the results are Encode's bit for bit (tested).
+ */
 void
 EncodeBatch(const Quantizer *qz, const float *const *x, uint32_t n, uint8_t *codes, double *norms,
 			float *factors, float *scratch) noexcept
 {
-	size_t pd = qz->layout.padded_dim;
-	for (uint32_t i = 0; i < n; i++)
-		Encode(qz, x[i], codes + i * pd, norms + i, factors + i, scratch);
+	const Layout &l = qz->layout;
+	const Codebook &cb = qz->codebook;
+	int levels = 1 << l.bits;
+	size_t pd = l.padded_dim;
+	float *rows = scratch, *tmp = scratch + pd * kRotateLanes, *col = tmp + pd * kRotateLanes;
+	for (uint32_t i = 0; i < n; i += kRotateLanes) {
+		uint32_t m = n - i < kRotateLanes ? n - i : kRotateLanes;
+		const float *ptr[kRotateLanes];
+		double scale[kRotateLanes];
+		uint32_t idx[kRotateLanes], k = 0;
+		for (uint32_t v = 0; v < m; v++) {
+			uint32_t at = i + v;
+			double nv = VectorNorm(x[at], l.dim);
+			if (!(nv > 0.0) || !std::isfinite(nv)) {
+				EncodeZero(levels, pd, codes + at * pd, norms + at, factors + at);
+				continue;
+			}
+			norms[at] = nv;
+			ptr[k] = x[at];
+			scale[k] = 1.0 / nv;
+			idx[k++] = at;
+		}
+		if (k == 0)
+			continue;
+		RotateScaledLanes(qz, ptr, scale, k, rows, tmp);
+		for (uint32_t j = 0; j < k; j++) {
+			for (size_t e = 0; e < pd; e++)
+				col[e] = rows[e * kRotateLanes + j];
+			uint8_t *c = codes + idx[j] * pd;
+			QuantizeRotated(cb, levels, col, (uint32_t) pd, c);
+			factors[idx[j]] = FactorOf(cb, levels, c, (uint32_t) pd);
+		}
+	}
 }
 
 /* Reconstructs norm * R^T centroid[codes]. */

@@ -100,6 +100,15 @@ void InitRotation(Quantizer *qz) noexcept;
 /* out[padded_dim] = R (in[dim] * scale, zero padded); tmp has padded_dim floats. */
 void RotateScaled(const Quantizer *qz, const float *in, double scale, float *out,
 				  float *tmp) noexcept;
+/* Vectors rotated together by RotateScaledLanes. */
+constexpr uint32_t kRotateLanes = 8;
+/*
+ * Lane v of out (padded_dim rows of kRotateLanes floats) = R (in[v] * scale[v])
+ * for v < n, zeros beyond; tmp has padded_dim * kRotateLanes floats.
+ * Bit-identical to RotateScaled, vector by vector.
+ */
+void RotateScaledLanes(const Quantizer *qz, const float *const *in, const double *scale, uint32_t n,
+					   float *out, float *tmp) noexcept;
 /* out[dim] = first dim coordinates of R^T a; a and tmp (padded_dim each) are clobbered. */
 void RotateInverseInPlace(const Quantizer *qz, float *a, float *out, float *tmp) noexcept;
 

@@ -135,8 +135,10 @@ void Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm,
 /*
  * Encodes n vectors, x[i] pointing at dim floats each: codes n * padded_dim
  * bytes (vector i at i * padded_dim), norms[n], factors[n]; exactly what
- * Encode gives for each.  scratch: ScratchFloats(qz) floats.
+ * Encode gives for each, several times faster (vectors are rotated 8 at a
+ * time).  scratch: EncodeBatchScratchFloats(qz) floats (17 * padded_dim + 64).
  */
+size_t EncodeBatchScratchFloats(const Quantizer *qz) noexcept;
 void EncodeBatch(const Quantizer *qz, const float *const *x, uint32_t n, uint8_t *codes,
 				 double *norms, float *factors, float *scratch) noexcept;
 /* Reconstructs an approximation of x (dim floats) from its codes, for tests. */

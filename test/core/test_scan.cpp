@@ -423,15 +423,20 @@ TEST(Encode, BatchAndPackBlockEqualOneByOne)
 				std::vector<float> x((size_t) n * dim);
 				for (auto &v : x)
 					v = (float) rng.Gauss();
-				x[0] = 0.0f; /* one zero vector among them when dim == 1 */
+				/* A zero vector and a huge one among them. */
+				for (uint32_t k = 0; k < dim; k++)
+					x[k] = 0.0f;
+				if (n > 3)
+					x[(size_t) 3 * dim] = 3e38f;
 				std::vector<const float *> ptr(n);
 				for (uint32_t i = 0; i < n; i++)
 					ptr[i] = x.data() + (size_t) i * dim;
 				std::vector<uint8_t> codes((size_t) n * l.padded_dim), one(l.padded_dim);
 				std::vector<double> norms(n);
 				std::vector<float> factors(n);
+				std::vector<float> bscratch(EncodeBatchScratchFloats(qz.q));
 				EncodeBatch(qz.q, ptr.data(), n, codes.data(), norms.data(), factors.data(),
-							qz.scratch.data());
+							bscratch.data());
 				AlignedBuf want(l.block_bytes), got(l.block_bytes);
 				for (uint32_t i = 0; i < n; i++) {
 					double nv;
