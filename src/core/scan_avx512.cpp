@@ -140,10 +140,11 @@ template <int P>
 TQ_TARGET_VNNI void
 ScanNibbleVnni(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *acc) noexcept
 {
-	alignas(64) uint8_t tr_bytes[64];
-	for (int t = 0; t < 16; t++)
-		for (int j = 0; j < 4; j++)
-			tr_bytes[4 * t + j] = (uint8_t) (16 * j + t);
+	/* byte 4t + j <- byte 16j + t */
+	alignas(64) static const uint8_t tr_bytes[64] = {
+		0, 16, 32, 48, 1, 17, 33, 49, 2,  18, 34, 50, 3,  19, 35, 51, 4,  20, 36, 52, 5,  21,
+		37, 53, 6, 22, 38, 54, 7, 23, 39, 55, 8, 24, 40, 56, 9, 25, 41, 57, 10, 26, 42, 58,
+		11, 27, 43, 59, 12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
 	const __m512i tr = _mm512_load_si512(tr_bytes);
 	const __m512i m0f = _mm512_set1_epi8(0x0f);
 	const __m512i offs = _mm512_set1_epi32(0x30201000);
