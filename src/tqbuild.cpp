@@ -140,7 +140,7 @@ TqBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (isnull[0])
 		return;
 	old = MemoryContextSwitchTo(st->tmpctx);
-	TqBuildAdd(st, DatumGetTqVector(values[0]), tid);
+	TqBuildAdd(st, DatumGetTqVector(TqIndexValueToTqvector(index, values[0])), tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->tmpctx);
 	st->indtuples++;

@@ -7,16 +7,23 @@
 
 extern "C" {
 #include "access/amvalidate.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_language.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/float.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/selfuncs.h"
 #include "utils/syscache.h"
+#include "utils/catcache.h"
 }
 
 int			tq_rerank = TQ_DEFAULT_RERANK;
@@ -159,27 +166,124 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexTotalCost = startup + tuples * cpu_index_tuple_cost;
 }
 
-/* amvalidate: the opclass must have the metric procedure and one ordering operator. */
+/* Is typid the tqvector type (read by tqvector_in, whatever its schema)? */
+static bool
+TqIsTqvectorType(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Oid			input = ((Form_pg_type) GETSTRUCT(tup))->typinput;
+		HeapTuple	ptup = SearchSysCache1(PROCOID, ObjectIdGetDatum(input));
+
+		if (HeapTupleIsValid(ptup))
+		{
+			bool		isnull;
+			Datum		src = SysCacheGetAttr(PROCOID, ptup, Anum_pg_proc_prosrc, &isnull);
+
+			result = !isnull && ((Form_pg_proc) GETSTRUCT(ptup))->prolang == ClanguageId &&
+				strcmp(TextDatumGetCString(src), "tqvector_in") == 0;
+			ReleaseSysCache(ptup);
+		}
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/* Reports one problem with an operator class; returns false. */
+static bool
+TqValidateFail(const char *opclassname, const char *what, Oid oid)
+{
+	ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				   errmsg("turboquant operator class \"%s\" %s %u", opclassname, what, oid)));
+	return false;
+}
+
+/*
+ * amvalidate.  Each member must have its purpose and signature:
+ *   operator 1     ORDER BY (opcintype, opcintype) returning float8, sorted by float_ops
+ *   function 1     metric(internal) returning int4
+ *   function 2     converts opcintype to tqvector: required unless opcintype is tqvector
+ */
 static bool
 tqvalidate(Oid opclassoid)
 {
 	HeapTuple	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
 	Form_pg_opclass form;
+	char	   *name;
 	Oid			opfamily;
 	Oid			intype;
-	bool		ok;
+	bool		ok = true;
+	bool		has_op = false;
+	bool		has_metric = false;
+	bool		has_convert = false;
+	CatCList   *oprlist;
+	CatCList   *proclist;
 
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
 	form = (Form_pg_opclass) GETSTRUCT(tup);
 	opfamily = form->opcfamily;
 	intype = form->opcintype;
+	name = pstrdup(NameStr(form->opcname));
 	ReleaseSysCache(tup);
-	ok = OidIsValid(get_opfamily_proc(opfamily, intype, intype, TQ_METRIC_PROC));
-	if (!ok)
-		ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					   errmsg("turboquant operator class %u is missing support function %d",
-							  opclassoid, TQ_METRIC_PROC)));
+
+	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamily));
+	for (int i = 0; i < proclist->n_members; i++)
+	{
+		Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+		if (proc->amproclefttype != intype || proc->amprocrighttype != intype)
+			continue;			/* another opclass of the family */
+		switch (proc->amprocnum)
+		{
+			case TQ_METRIC_PROC:
+				if (!check_amproc_signature(proc->amproc, INT4OID, true, 1, 1, INTERNALOID))
+					ok = TqValidateFail(name, "has a metric function of the wrong signature, oid",
+										proc->amproc);
+				has_metric = true;
+				break;
+			case TQ_CONVERT_PROC:
+				if (!check_amproc_signature(proc->amproc, get_func_rettype(proc->amproc), true,
+											1, 1, intype) ||
+					!TqIsTqvectorType(get_func_rettype(proc->amproc)))
+					ok = TqValidateFail(name, "has a conversion function that does not take the column "
+										"type and return tqvector, oid", proc->amproc);
+				has_convert = true;
+				break;
+			default:
+				ok = TqValidateFail(name, "has a support function of unknown number, oid",
+									proc->amproc);
+		}
+	}
+	ReleaseCatCacheList(proclist);
+
+	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamily));
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (op->amoplefttype != intype)
+			continue;
+		if (op->amopstrategy != 1 || op->amoppurpose != AMOP_ORDER ||
+			!check_amop_signature(op->amopopr, FLOAT8OID, intype, intype) ||
+			!opfamily_can_sort_type(op->amopsortfamily, FLOAT8OID))
+			ok = TqValidateFail(name, "needs its operator 1 FOR ORDER BY float_ops with both "
+								"arguments of the column type returning float8, not operator",
+								op->amopopr);
+		has_op = true;
+	}
+	ReleaseCatCacheList(oprlist);
+
+	if (!has_op)
+		ok = TqValidateFail(name, "is missing its ORDER BY operator 1, opclass", opclassoid);
+	if (!has_metric)
+		ok = TqValidateFail(name, "is missing support function 1 (metric), opclass", opclassoid);
+	if (!has_convert && !TqIsTqvectorType(intype))
+		ok = TqValidateFail(name, "is missing support function 2 (conversion to tqvector), opclass",
+							opclassoid);
 	return ok;
 }
 

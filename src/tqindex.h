@@ -71,9 +71,15 @@ extern "C" {
 #define TQ_PAGE_STRIPE_HEAD	(1 << 1)
 #define TQ_PAGE_STRIPE_CONT	(1 << 2)
 
-/* Support procedure: returns the opclass's metric (turboquant::Metric). */
+/* Support procedure 1: returns the opclass's metric (turboquant::Metric). */
 #define TQ_METRIC_PROC		1
-#define TQ_NPROCS			1
+/*
+ * Support procedure 2 (optional): converts the column's type to tqvector
+ * (turboquant_pgvector's opclasses for vector and halfvec name their cast).
+ * Without it the column is a tqvector.
+ */
+#define TQ_CONVERT_PROC		2
+#define TQ_NPROCS			2
 
 typedef struct TqPageOpaqueData
 {
@@ -211,6 +217,7 @@ uint64		TqIndexSeed(Relation index);
 uint32		TqIndexTypmodDims(Relation index);
 void		TqCheckVectorDims(uint32 expect, int got);
 void		TqCheckFormat(Relation index, const TqMetaPageData *meta);
+Datum		TqIndexValueToTqvector(Relation index, Datum value);
 inline BlockNumber
 TqStripeBlock(const TqStripeGeometry *geo, uint32 stripe, uint32 page)
 {

@@ -285,7 +285,7 @@ tqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "turboquant insert",
 								ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(ctx);
-	TqInsertVector(index, DatumGetTqVector(values[0]), heap_tid);
+	TqInsertVector(index, DatumGetTqVector(TqIndexValueToTqvector(index, values[0])), heap_tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 	return false;

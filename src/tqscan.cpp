@@ -64,7 +64,8 @@ typedef struct TqScanOpaqueData
 	MemoryContext passctx;		/* reset every pass */
 
 	/* query */
-	TqVector   *query;			/* NULL: ORDER BY against NULL */
+	TqVector   *query;			/* as a tqvector; NULL: ORDER BY against NULL */
+	Datum		query_value;	/* the ORDER BY argument as given (re-ranking) */
 	uint8	   *lut;
 	float	   *scratch;
 
@@ -134,13 +135,19 @@ tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nord
 	MemoryContextReset(so->passctx);
 	if (so->query)
 	{
+		if (PointerGetDatum(so->query) != so->query_value)
+			pfree(DatumGetPointer(so->query_value));
 		pfree(so->query);
 		so->query = NULL;
 	}
 	if (scan->numberOfOrderBys == 0 || (scan->orderByData[0].sk_flags & SK_ISNULL))
 		return;
 	old = MemoryContextSwitchTo(so->scanctx);
-	so->query = (TqVector *) PG_DETOAST_DATUM_COPY(scan->orderByData[0].sk_argument);
+	/* the operator's argument type: tqvector, or vector/halfvec converted */
+	so->query_value = PointerGetDatum(PG_DETOAST_DATUM_COPY(scan->orderByData[0].sk_argument));
+	/* detoasted already; a tqvector column's query is that same copy */
+	so->query = (TqVector *) DatumGetPointer(TqIndexValueToTqvector(scan->indexRelation,
+																	so->query_value));
 	MemoryContextSwitchTo(old);
 }
 
@@ -307,54 +314,47 @@ TqResultLess(const TqResult &a, const TqResult &b)
 	return c < 0 || (c == 0 && a.id < b.id);
 }
 
-/* The exact distance between the query and a fetched row's vector. */
+/*
+ * The exact distance between the query and a fetched row's value, computed by
+ * the ORDER BY operator's own function on the column's own value (float16 for
+ * a halfvec column): an index scan returns exactly what a sequential scan
+ * computes.
+ */
 static bool
-TqExactDistance(TqScanOpaque so, Relation heap, ItemPointer tid, Snapshot snapshot,
-				double *dist)
+TqExactDistance(IndexScanDesc scan, TqScanOpaque so, ItemPointer tid, double *dist)
 {
 	bool		call_again = false;
 	bool		all_dead = false;
 	ItemPointerData fetch_tid = *tid;
+	ExprContext *econtext = GetPerTupleExprContext(so->estate);
+	ScanKey		key = &scan->orderByData[0];
+	MemoryContext old;
 	Datum		value;
 	bool		isnull;
-	TqVector   *vec;
 
-	if (!table_index_fetch_tuple(so->fetch, &fetch_tid, snapshot, so->slot, &call_again,
-								 &all_dead))
+	if (!table_index_fetch_tuple(so->fetch, &fetch_tid, scan->xs_snapshot, so->slot,
+								 &call_again, &all_dead))
 		return false;
+	/* detoasted copies and the function's own allocations go with the row */
+	ResetExprContext(econtext);
+	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	if (so->indexInfo->ii_IndexAttrNumbers[0] != 0)
 		value = slot_getattr(so->slot, so->indexInfo->ii_IndexAttrNumbers[0], &isnull);
 	else
 	{
-		ExprContext *econtext = GetPerTupleExprContext(so->estate);
 		Datum		values[INDEX_MAX_KEYS];
 		bool		isnulls[INDEX_MAX_KEYS];
 
-		ResetExprContext(econtext);
 		econtext->ecxt_scantuple = so->slot;
 		FormIndexDatum(so->indexInfo, so->slot, so->estate, values, isnulls);
 		value = values[0];
 		isnull = isnulls[0];
 	}
-	if (isnull)
-		return false;
-	vec = DatumGetTqVector(value);
-	TqCheckVectorDims(so->cache->dims, vec->dim);
-	switch (so->metric)
-	{
-		case Metric::kL2:
-			*dist = TqL2Distance(so->query->x, vec->x, vec->dim);
-			break;
-		case Metric::kCosine:
-			*dist = TqCosineDistance(so->query->x, vec->x, vec->dim);
-			break;
-		case Metric::kInnerProduct:
-			*dist = TqNegativeInnerProduct(so->query->x, vec->x, vec->dim);
-			break;
-	}
-	if ((Pointer) vec != DatumGetPointer(value))
-		pfree(vec);
-	return true;
+	if (!isnull)
+		*dist = DatumGetFloat8(FunctionCall2Coll(&key->sk_func, key->sk_collation,
+												 value, so->query_value));
+	MemoryContextSwitchTo(old);
+	return !isnull;
 }
 
 /* Sets up the row fetcher used by re-ranking, once per scan. */
@@ -437,7 +437,7 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 		r->id = topk.id[i];
 		if (rerank)
 		{
-			if (!TqExactDistance(so, scan->heapRelation, &r->tid, scan->xs_snapshot, &r->dist))
+			if (!TqExactDistance(scan, so, &r->tid, &r->dist))
 				continue;
 		}
 		else if (so->query == NULL)

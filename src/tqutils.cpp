@@ -9,6 +9,7 @@
 #include "tqindex.h"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/relation.h"
 #include "storage/bufpage.h"
 #include "storage/lmgr.h"
@@ -395,4 +396,20 @@ TqCheckVectorDims(uint32 expect, int got)
 	if ((int) expect != got)
 		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
 						errmsg("expected %u dimensions, not %d", expect, got)));
+}
+
+/*
+ * An indexed value or a query as a tqvector.  Every place that reads one
+ * (build, insert, scan, tq_index_check) goes through here: the opclass's
+ * optional support function 2 converts pgvector's vector or halfvec; without
+ * it the value already is a tqvector.  The result may be toasted (identity)
+ * or freshly palloc'd in the current memory context.
+ */
+Datum
+TqIndexValueToTqvector(Relation index, Datum value)
+{
+	if (!OidIsValid(index_getprocid(index, 1, TQ_CONVERT_PROC)))
+		return value;
+	return FunctionCall1Coll(index_getprocinfo(index, 1, TQ_CONVERT_PROC),
+							 index->rd_indcollation[0], value);
 }

@@ -1,25 +1,41 @@
 /*
- * tqverify.cpp — tq_index_check(regclass): an amcheck for turboquant.
+ * tqverify.cpp — tq_index_check(regclass, verify_codes): an amcheck for
+ * turboquant.
  *
  * Checks every page the metapage accounts for (kind, stripe number, geometry),
  * every used slot (valid heap TID, finite norm and factor), and — with one
  * pass over the table under an MVCC snapshot — that every row visible to it
  * with a non-NULL vector is indexed exactly once, with the norm of its vector.
- * Any failure is an ERROR with ERRCODE_INDEX_CORRUPTED naming the first
- * problem found; success returns the number of index entries.  Takes only
- * AccessShareLock, so it runs beside inserts, scans and VACUUM, and on a hot
- * standby (the TAP tests call it after each ordeal, and during one).
+ * With verify_codes, each such row's vector is encoded again and its codes,
+ * norm and factor must equal the stored ones bit for bit (the idea of
+ * amcheck's heapallindexed): torn or misplaced code pages, invisible to
+ * the other checks, are found.  Any failure is an ERROR with
+ * ERRCODE_INDEX_CORRUPTED naming the first problem found; success returns the
+ * number of index entries.  Takes only AccessShareLock, so it runs beside
+ * inserts, scans and VACUUM, and on a hot standby (the TAP tests call it
+ * after each ordeal, and during one).
+ *
+ * Who may run it.  EXECUTE is revoked from PUBLIC: an administrator grants it
+ * (amcheck's model), and the caller must also have SELECT on the table, checked
+ * before any lock is taken, since the result reveals its row count.  The
+ * table pass evaluates index expressions and partial-index predicates, which
+ * are the table owner's code: like REINDEX and amcheck, the check runs them as
+ * the owner, inside a security-restricted operation with its own GUC nest
+ * level, so an owner's function never runs with the checker's rights.  An
+ * error restores the caller's identity through transaction abort.
  *
  * Running beside writers dictates two choices.  The snapshot is taken before
  * the index is read: a row visible to it was indexed before it, and VACUUM
  * cannot remove the entry of a row our snapshot still sees, so a visible row
  * missing from the index is corruption, never a race (with the snapshot taken
  * after the index pass, a row inserted into an already-read stripe and
- * committed meanwhile looked missing).  And a heap TID found twice is
- * reported only when the table pass sees a row at that TID: while the index
- * is read, VACUUM may clear a dead row's slot, the heap reuse the TID and an
- * insert put it in a stripe read later, so the same TID legitimately appears
- * twice for a row no snapshot of ours can see.
+ * committed meanwhile looked missing).  For the same reason the slot of a
+ * visible row cannot be rewritten while we read its stripe (first page first,
+ * as inserts write it last), so its codes can be compared.  And a heap TID
+ * found twice is reported only when the table pass sees a row at that TID:
+ * while the index is read, VACUUM may clear a dead row's slot, the heap reuse
+ * the TID and an insert put it in a stripe read later, so the same TID
+ * legitimately appears twice for a row no snapshot of ours can see.
  */
 #include "tqindex.h"
 #include "tqvector.h"
@@ -30,6 +46,12 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
+#include "catalog/pg_class.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 }
@@ -37,8 +59,10 @@ extern "C" {
 typedef struct TqCheckEntry
 {
 	ItemPointerData tid;
-	double		norm;
 	bool		dup;			/* another entry has the same heap TID */
+	float		factor;
+	double		norm;
+	uint64		code_hash;		/* of the slot's unpacked codes (verify_codes) */
 } TqCheckEntry;
 
 typedef struct TqCheckState
@@ -47,6 +71,11 @@ typedef struct TqCheckState
 	TqCheckEntry *entries;
 	int64		n;
 	int64		rows;
+	/* verify_codes: re-encoding the table's vectors */
+	const TqIndexCache *cache;	/* a private copy; NULL without verify_codes */
+	uint8	   *codes;
+	float	   *scratch;
+	MemoryContext tmpctx;
 } TqCheckState;
 
 static int
@@ -54,6 +83,20 @@ TqCheckEntryCmp(const void *a, const void *b)
 {
 	return ItemPointerCompare((ItemPointer) &((const TqCheckEntry *) a)->tid,
 							  (ItemPointer) &((const TqCheckEntry *) b)->tid);
+}
+
+/* FNV-1a over one vector's codes (one per byte). */
+static uint64
+TqCodeHash(const uint8 *codes, uint32 n)
+{
+	uint64		h = UINT64CONST(0xcbf29ce484222325);
+
+	for (uint32 i = 0; i < n; i++)
+	{
+		h ^= codes[i];
+		h *= UINT64CONST(0x100000001b3);
+	}
+	return h;
 }
 
 /* Raises the corruption error. */
@@ -79,8 +122,10 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	TqCheckState *st = (TqCheckState *) state;
 	TqCheckEntry key;
 	TqCheckEntry *e;
+	Datum		value;
 	TqVector   *vec;
 	double		norm;
+	MemoryContext old;
 
 	if (isnull[0])
 		return;
@@ -92,94 +137,209 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		TqCorrupt(st->index, "table row missing from the index", tid);
 	if (e->dup)
 		TqCorrupt(st->index, "heap tid indexed twice", tid);
-	vec = DatumGetTqVector(values[0]);
+	/* the row's value, converted and detoasted in a context reset after each row */
+	old = MemoryContextSwitchTo(st->tmpctx);
+	value = TqIndexValueToTqvector(index, values[0]);
+	vec = DatumGetTqVector(value);
 	/* in double like Encode, so huge and tiny elements neither overflow nor vanish */
 	norm = TqL2NormD(vec->x, vec->dim);
 	if (fabs(norm - e->norm) > 1e-9 * norm)
 		TqCorrupt(st->index, "stored norm differs from the row's vector", tid);
-	if ((Pointer) vec != DatumGetPointer(values[0]))
-		pfree(vec);
+	if (st->cache != NULL)
+	{
+		const turboquant::Layout &layout = turboquant::QuantizerLayout(st->cache->qz);
+		double		enorm;
+		float		efactor;
+
+		if ((uint32) vec->dim != st->cache->dims)
+			TqCorrupt(st->index, "indexed row has another dimension than the index", tid);
+		turboquant::Encode(st->cache->qz, vec->x, st->codes, &enorm, &efactor, st->scratch);
+		if (TqCodeHash(st->codes, layout.padded_dim) != e->code_hash)
+			TqCorrupt(st->index, "stored codes differ from the row's vector encoded again", tid);
+		if (enorm != e->norm || memcmp(&efactor, &e->factor, sizeof(float)) != 0)
+			TqCorrupt(st->index, "stored norm or factor differs from the row's vector encoded again", tid);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->tmpctx);
+}
+
+/* Appends one entry, growing the array. */
+static void
+TqCheckAddEntry(TqCheckState *st, int64 *cap, const TqGroupHeader *gh, uint32 s, uint64 hash)
+{
+	if (st->n == *cap)
+	{
+		*cap *= 2;
+		st->entries = (TqCheckEntry *) repalloc_huge(st->entries, sizeof(TqCheckEntry) * *cap);
+	}
+	st->entries[st->n].tid = gh->tids[s];
+	st->entries[st->n].norm = gh->norms[s];
+	st->entries[st->n].factor = gh->factors[s];
+	st->entries[st->n].dup = false;
+	st->entries[st->n].code_hash = hash;
+	st->n++;
+}
+
+/*
+ * Index pass: pages, slots, and the entries (with their codes' hashes when
+ * verifying codes) of every stripe the metapage counts.
+ */
+static void
+TqCheckIndexPass(TqCheckState *st, const TqMetaPageData *meta, bool verify_codes)
+{
+	Relation	index = st->index;
+	const TqIndexCache *cache = TqCopyCache(TqGetCache(index, meta), CurrentMemoryContext);
+	const TqStripeGeometry *geo = &cache->geo;
+	const turboquant::Layout &layout = turboquant::QuantizerLayout(cache->qz);
+	int64		cap = 1024;
+	TqGroupHeader *headers = (TqGroupHeader *) palloc(sizeof(TqGroupHeader) * geo->groups);
+	uint8	   *blocks = NULL;
+	uint8	   *codes = NULL;
+
+	st->entries = (TqCheckEntry *) palloc(sizeof(TqCheckEntry) * cap);
+	if (verify_codes)
+	{
+		/* the stripe's G blocks reassembled from its pages, and one slot's codes */
+		blocks = (uint8 *) palloc((size_t) geo->groups * layout.block_bytes);
+		codes = (uint8 *) palloc(layout.padded_dim);
+		st->cache = cache;
+		st->codes = (uint8 *) palloc(layout.padded_dim);
+		st->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
+	}
+	if (meta->padded_dim != layout.padded_dim)
+		TqCorrupt(index, "metapage padded dimension disagrees with the quantizer", NULL);
+	if (RelationGetNumberOfBlocks(index) < TqStripeBlock(geo, meta->n_stripes, 0))
+		TqCorrupt(index, "relation shorter than its stripes", NULL);
+	for (uint32 stripe = 0; stripe < meta->n_stripes; stripe++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		/* the first page first (inserts write it last), as scans do */
+		for (uint32 p = 0; p < geo->pages; p++)
+		{
+			BlockNumber blkno = TqStripeBlock(geo, stripe, p);
+			Buffer		buf = ReadBuffer(index, blkno);
+			Page		page;
+
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			TqCheckPage(page, index, blkno, p == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
+			if (TqPageGetOpaque(page)->stripe != stripe)
+				TqCorrupt(index, "page belongs to another stripe", NULL);
+			if (p == 0)
+				memcpy(headers, TqPageGroupHeader(page, 0), sizeof(TqGroupHeader) * geo->groups);
+			if (verify_codes)
+			{
+				uint32		first = TqPageFirstChunk(geo, p);
+				size_t		bytes = (size_t) TqPageChunkCount(geo, p) * geo->chunk_bytes;
+
+				for (uint32 g = 0; g < geo->groups; g++)
+					memcpy(blocks + (size_t) g * layout.block_bytes + (size_t) first * geo->chunk_bytes,
+						   TqPageGroupChunks(page, geo, p, g), bytes);
+			}
+			UnlockReleaseBuffer(buf);
+		}
+		for (uint32 g = 0; g < geo->groups; g++)
+		{
+			const TqGroupHeader *gh = &headers[g];
+
+			for (uint32 s = 0; s < turboquant::kBlockVectors; s++)
+			{
+				uint64		hash = 0;
+
+				if (!((gh->used_mask >> s) & 1))
+					continue;
+				if (!ItemPointerIsValid(&gh->tids[s]))
+					TqCorrupt(index, "used slot without a heap tid", NULL);
+				if (!std::isfinite(gh->norms[s]) || gh->norms[s] < 0 ||
+					!std::isfinite(gh->factors[s]))
+					TqCorrupt(index, "used slot with an invalid norm or factor",
+							  (ItemPointer) &gh->tids[s]);
+				if (verify_codes)
+				{
+					turboquant::UnpackSlot(layout, blocks + (size_t) g * layout.block_bytes, s, codes);
+					hash = TqCodeHash(codes, layout.padded_dim);
+				}
+				TqCheckAddEntry(st, &cap, gh, s, hash);
+			}
+		}
+	}
+}
+
+/* The relation's name for messages, or its OID when it is gone. */
+static char *
+TqRelName(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	return name ? name : psprintf("with OID %u", relid);
 }
 
 TQ_FUNCTION(tq_index_check)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Relation	index = index_open(indexoid, AccessShareLock);
+	bool		verify_codes = PG_GETARG_BOOL(1);
+	Oid			heapid;
+	Relation	index;
 	Relation	heap;
 	TqMetaPageData meta;
 	TqCheckState st;
 	Snapshot	snapshot;
-	int64		cap = 1024;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
 
+	/* the table first, as REINDEX locks them; privileges before any lock */
+	heapid = IndexGetRelation(indexoid, true);
+	if (!OidIsValid(heapid))
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is not an index", TqRelName(indexoid))));
+	if (pg_class_aclcheck(heapid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("permission denied for table %s", TqRelName(heapid)),
+						errdetail("tq_index_check needs SELECT on the table of the index it checks.")));
+	heap = table_open(heapid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	if (IndexGetRelation(indexoid, false) != heapid)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+						errmsg("could not open the table of index \"%s\"",
+							   RelationGetRelationName(index))));
 	if (index->rd_indam->ambuild != tqbuild)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 						errmsg("\"%s\" is not a turboquant index",
 							   RelationGetRelationName(index))));
-	heap = table_open(index->rd_index->indrelid, AccessShareLock);
+	if (RELATION_IS_OTHER_TEMP(index))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("cannot check temporary indexes of other sessions")));
+	if (!index->rd_index->indisvalid)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("cannot check index \"%s\"", RelationGetRelationName(index)),
+						errdetail("The index is not valid.")));
+
+	/*
+	 * From here on, index expressions and predicates may run: as the table's
+	 * owner, restricted, with GUC changes undone at the end (see the essay).
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(heap->rd_rel->relowner,
+						   save_sec_context | SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+
 	/* before reading the index: see the essay above */
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	meta = TqReadMeta(index);
 	memset(&st, 0, sizeof(st));
 	st.index = index;
-	st.entries = (TqCheckEntry *) palloc(sizeof(TqCheckEntry) * cap);
+	st.tmpctx = AllocSetContextCreate(CurrentMemoryContext, "turboquant check row",
+									  ALLOCSET_DEFAULT_SIZES);
 
 	if (meta.dims == 0)
 	{
 		if (meta.n_stripes != 0)
 			TqCorrupt(index, "stripes without a dimension", NULL);
+		st.entries = (TqCheckEntry *) palloc(sizeof(TqCheckEntry));
 	}
 	else
-	{
-		const TqIndexCache *cache = TqGetCache(index, &meta);
-		const TqStripeGeometry *geo = &cache->geo;
-
-		if (meta.padded_dim != turboquant::QuantizerLayout(cache->qz).padded_dim)
-			TqCorrupt(index, "metapage padded dimension disagrees with the quantizer", NULL);
-		if (RelationGetNumberOfBlocks(index) < TqStripeBlock(geo, meta.n_stripes, 0))
-			TqCorrupt(index, "relation shorter than its stripes", NULL);
-		for (uint32 stripe = 0; stripe < meta.n_stripes; stripe++)
-		{
-			for (uint32 p = 0; p < geo->pages; p++)
-			{
-				BlockNumber blkno = TqStripeBlock(geo, stripe, p);
-				Buffer		buf = ReadBuffer(index, blkno);
-				Page		page;
-
-				LockBuffer(buf, BUFFER_LOCK_SHARE);
-				page = BufferGetPage(buf);
-				TqCheckPage(page, index, blkno, p == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
-				if (TqPageGetOpaque(page)->stripe != stripe)
-					TqCorrupt(index, "page belongs to another stripe", NULL);
-				for (uint32 g = 0; p == 0 && g < geo->groups; g++)
-				{
-					TqGroupHeader *gh = TqPageGroupHeader(page, g);
-
-					for (uint32 s = 0; s < turboquant::kBlockVectors; s++)
-					{
-						if (!((gh->used_mask >> s) & 1))
-							continue;
-						if (!ItemPointerIsValid(&gh->tids[s]))
-							TqCorrupt(index, "used slot without a heap tid", NULL);
-						if (!std::isfinite(gh->norms[s]) || gh->norms[s] < 0 ||
-							!std::isfinite(gh->factors[s]))
-							TqCorrupt(index, "used slot with an invalid norm or factor",
-									  &gh->tids[s]);
-						if (st.n == cap)
-						{
-							cap *= 2;
-							st.entries = (TqCheckEntry *) repalloc_huge(st.entries,
-																		 sizeof(TqCheckEntry) * cap);
-						}
-						st.entries[st.n].tid = gh->tids[s];
-						st.entries[st.n].norm = gh->norms[s];
-						st.entries[st.n].dup = false;
-						st.n++;
-					}
-				}
-				UnlockReleaseBuffer(buf);
-			}
-		}
-	}
+		TqCheckIndexPass(&st, &meta, verify_codes);
 
 	qsort(st.entries, st.n, sizeof(TqCheckEntry), TqCheckEntryCmp);
 	for (int64 i = 1; i < st.n; i++)
@@ -195,6 +355,10 @@ TQ_FUNCTION(tq_index_check)
 		UnregisterSnapshot(snapshot);
 	}
 
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+
+	MemoryContextDelete(st.tmpctx);
 	table_close(heap, AccessShareLock);
 	index_close(index, AccessShareLock);
 	PG_RETURN_INT64(st.n);

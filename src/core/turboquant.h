@@ -222,6 +222,99 @@ void TopKPush(TopK *t, double d, uint64_t id) noexcept;
 /* Sorts the kept pairs ascending in place (dist[0] nearest). */
 void TopKSort(TopK *t) noexcept;
 
+/* ==== k-means for partitions (kmeans.cpp) ================================
+ *
+ * Coarse centroids for a partitioned (IVF-style) index: lists are learned,
+ * codes stay data-oblivious.  All matrix work is Eigen (distances of a block
+ * of vectors to every centroid as |x|^2 - 2 X C^T + |c|^2, one GEMM per
+ * block) over caller buffers; every function is noexcept and allocates
+ * nothing itself (Eigen's GEMM may take a temporary packing buffer from the
+ * heap; a failure there is caught: training returns false, assignment falls
+ * back to a plain loop).
+ *
+ * Layout: data, centroids and queries are row-major float arrays (row i =
+ * dim floats at p + i * dim), finite values only.  Scratch needs only
+ * 8-byte alignment (palloc is fine).
+ *
+ * Distances, the same everywhere below (smaller = nearer, ties to the
+ * smaller centroid index):
+ *   kL2           squared L2 distance |x - c|^2 (plain Lloyd k-means).
+ *   kCosine       1 - <x/|x|, c>: spherical k-means, the data normalised,
+ *                 centroids renormalised to unit length after every update
+ *                 (a zero vector is at distance 1 from every centroid).
+ *   kInnerProduct assign and rank by PartitionMetric(kInnerProduct), chosen
+ *                 by measurement (kmeans.cpp essay): call PartitionMetric on
+ *                 the index metric and pass the result to every function here.
+ *
+ * Determinism: the same (data, n, dim, k, metric, seed, iterations) give the
+ * same centroids on every run of the same build: own PRNG (splitmix64), no
+ * std:: distributions, single-threaded Eigen (EIGEN_DONT_PARALLELIZE), sums in
+ * double in a fixed order.  Builds for different ISAs may round GEMM sums
+ * differently in the last bit, so ties can resolve differently across them.
+ */
+
+/* The metric lists are trained, assigned and ranked with for an index metric. */
+Metric PartitionMetric(Metric index_metric) noexcept;
+
+/* Bytes of scratch KMeansTrain needs (0 if the sizes overflow). */
+size_t KMeansScratchBytes(size_t n, uint32_t dim, uint32_t k) noexcept;
+
+/*
+ * Trains k centroids (written to centroids[k * dim]) from n vectors.  Init is
+ * k-means++ (D^2 sampling; measured against random and subsampled variants,
+ * see kmeans.cpp), then `iterations` Lloyd rounds (stops early once no
+ * assignment changes).  Empty clusters are repaired each round by moving the
+ * point farthest from its centroid (taken from a cluster of size > 1) into
+ * the empty one.  k > n: every point becomes a centroid and the remaining
+ * k - n repeat points cyclically (their lists stay empty, since ties go to the
+ * smaller index); callers should clamp k to n.  Returns false for n == 0,
+ * k == 0, dim == 0 or dim > kMaxDim, or if Eigen could not get memory.
+ * For kCosine the returned centroids have unit length.
+ */
+bool KMeansTrain(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,
+				 uint64_t seed, int iterations, float *centroids, void *scratch) noexcept;
+
+/* How KMeansTrainEx seeds (kPlusPlus is what KMeansTrain uses). */
+enum class KMeansInit : uint8_t {
+	kPlusPlus = 0,        /* k-means++ over all n points */
+	kRandom = 1,          /* k distinct random points */
+	kPlusPlusSampled = 2, /* k-means++ over a random subset of min(n, 8k) points */
+};
+/* What a training run did (for tests and benchmarks). */
+struct KMeansStats {
+	int iterations_run;      /* Lloyd rounds performed */
+	uint32_t empty_repaired; /* empty clusters refilled, over all rounds */
+	double init_objective;   /* sum of distances after init (first assignment) */
+	double final_objective;  /* sum of distances at the last assignment */
+	double init_seconds;     /* wall time of the init */
+	double total_seconds;    /* wall time of the whole training */
+};
+/* KMeansTrain with a chosen init and statistics (stats may be null). */
+bool KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,
+				   uint64_t seed, int iterations, KMeansInit init, float *centroids,
+				   void *scratch, KMeansStats *stats) noexcept;
+
+/* Bytes of scratch AssignNearest needs for (dim, k), any n. */
+size_t AssignScratchBytes(uint32_t dim, uint32_t k) noexcept;
+/*
+ * Nearest centroid of each of n vectors x: out_list[i] in [0, k), out_dist[i]
+ * its distance (definitions above; out_dist may be null).  Blocks of vectors
+ * against all centroids in one GEMM each.  Equals a brute-force loop up to
+ * float rounding of the distances.
+ */
+void AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *x,
+				   size_t n, uint32_t *out_list, float *out_dist, void *scratch) noexcept;
+
+/*
+ * All k centroids ranked for one query q (dim floats): dist[c] = distance of
+ * q to centroid c (indexed by centroid), order[0..k) the centroid indices
+ * nearest first (ties: smaller index; NaN last).  The probe order of a scan.
+ */
+void RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *q,
+				   uint32_t *order, float *dist) noexcept;
+
+/* ==== end of k-means ===================================================== */
+
 } /* namespace turboquant */
 
 #endif /* TURBOQUANT_CORE_H */

@@ -31,7 +31,13 @@ CREATE OPERATOR CLASS tqvector_ip_ops
 	OPERATOR 1 <#> (tqvector, tqvector) FOR ORDER BY float_ops,
 	FUNCTION 1 tqvector_ip_metric(internal);
 
--- Checks an index's pages and that every visible table row is in it once;
+-- Checks an index's pages and that every visible table row is in it once
+-- (with verify_codes, also that each row encodes to the stored codes);
 -- raises an error on corruption, returns the number of index entries.
-CREATE FUNCTION tq_index_check(regclass) RETURNS bigint
+-- Like amcheck's functions it is not for everyone: an administrator grants
+-- EXECUTE, and the caller needs SELECT on the table.  Index expressions run
+-- as the table's owner in a security-restricted operation.
+CREATE FUNCTION tq_index_check(index regclass, verify_codes boolean DEFAULT false)
+	RETURNS bigint
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION tq_index_check(regclass, boolean) FROM PUBLIC;

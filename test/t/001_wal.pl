@@ -64,12 +64,13 @@ sub queries
 	return $sql;
 }
 
-# Every index passes tq_index_check; returns "name=entries ..."
+# Every index passes tq_index_check, every row's codes re-encoded and
+# compared; returns "name=entries ..."
 sub check_all
 {
 	my ($node) = @_;
 	return $node->safe_psql('postgres',
-		"SELECT string_agg(c.relname || '=' || tq_index_check(c.oid), ' ' ORDER BY c.relname) "
+		"SELECT string_agg(c.relname || '=' || tq_index_check(c.oid, verify_codes => true), ' ' ORDER BY c.relname) "
 		  . "FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'turboquant'");
 }
 

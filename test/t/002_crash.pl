@@ -4,9 +4,10 @@
 # of 7 pages, three WAL records per insert; 16000-d at 2 bits: 16+ pages, five
 # or more records per insert, a new stripe every few dozen rows) when the
 # server is stopped with `pg_ctl stop -m immediate`.  After recovery the index
-# must pass tq_index_check, return exactly what an exact (sequential) search
-# returns for the rows that survived — re-ranking every candidate — and
-# accept further inserts.  Two rounds, so the second crash hits an index
+# must pass tq_index_check with verify_codes (every row encoded again and
+# compared with its stored codes, so torn or misplaced code pages are found),
+# return exactly what an exact (sequential) search returns for the rows that
+# survived — re-ranking every candidate — and accept further inserts.  Two rounds, so the second crash hits an index
 # that was already recovered once.
 use strict;
 use warnings;
@@ -78,7 +79,7 @@ sub check_indexes
 	for my $idx ('c3_l2', 'c3_cos', 'c16_ip')
 	{
 		my ($ret, $out, $err) =
-		  $node->psql('postgres', "SELECT tq_index_check('$idx')");
+		  $node->psql('postgres', "SELECT tq_index_check('$idx', verify_codes => true)");
 		is($ret, 0, "$step: tq_index_check('$idx') passes") or diag $err;
 		note "$step: $idx has $out entries";
 	}

@@ -4,7 +4,9 @@
 # VACUUM and run tq_index_check on the same tables at once, on a 64-d table
 # (many groups per stripe: inserts compete for slots of one page) and a 768-d
 # one (stripes of several pages: an insert locks them all while scans read
-# them).  Afterwards every index passes tq_index_check, returns what exact
+# them).  Queries during the load check their own answers against exact
+# search in the same snapshot (check_answers).  Afterwards every index
+# passes tq_index_check, returns what exact
 # search returns when every candidate is re-ranked, and returns the same rows
 # as the same index rebuilt by REINDEX at the default re-rank depth.
 use strict;
@@ -37,6 +39,37 @@ CREATE INDEX t_cos ON t USING turboquant (v tqvector_cosine_ops) WITH (bits = 2)
 CREATE TABLE h (id serial PRIMARY KEY, v tqvector(768));
 INSERT INTO h (v) SELECT rv(768) FROM generate_series(1, 300);
 CREATE INDEX h_ip ON h USING turboquant (v tqvector_ip_ops) WITH (bits = 4);
+-- Run during the load, in one REPEATABLE READ snapshot: for each index, the
+-- index's answer with every candidate re-ranked must equal the exact
+-- answer, and at the default re-rank depth hold at least 7 of the exact
+-- top 10; an ERROR otherwise (pgbench then counts a failed transaction).
+CREATE FUNCTION check_answers(q int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	tab text; op text; dim int; sql text;
+	full_rerank int[]; approx int[]; exact int[]; hits int;
+BEGIN
+	FOR tab, op, dim IN VALUES ('t', '<->', 64), ('t', '<=>', 64), ('h', '<#>', 768) LOOP
+		sql := format('SELECT array(SELECT id FROM %I ORDER BY v %s '
+					  '(SELECT v FROM queries WHERE dim = %s AND id = %s) LIMIT 10)', tab, op, dim, q);
+		PERFORM set_config('enable_seqscan', 'off', true);
+		PERFORM set_config('enable_indexscan', 'on', true);
+		PERFORM set_config('turboquant.rerank', '100000', true);
+		EXECUTE sql INTO full_rerank;
+		PERFORM set_config('turboquant.rerank', '200', true);
+		EXECUTE sql INTO approx;
+		PERFORM set_config('enable_seqscan', 'on', true);
+		PERFORM set_config('enable_indexscan', 'off', true);
+		PERFORM set_config('enable_bitmapscan', 'off', true);
+		EXECUTE sql INTO exact;
+		IF full_rerank IS DISTINCT FROM exact THEN
+			RAISE EXCEPTION 'during load: % % q%: index % exact %', tab, op, q, full_rerank, exact;
+		END IF;
+		SELECT count(*) INTO hits FROM unnest(approx) a WHERE a = ANY (exact);
+		IF hits < 7 OR cardinality(approx) <> cardinality(exact) THEN
+			RAISE EXCEPTION 'during load: % % q%: index % holds % of exact %', tab, op, q, approx, hits, exact;
+		END IF;
+	END LOOP;
+END $$;
 });
 
 my @indexes = ([ 't', 't_l2', '<->', 64 ], [ 't', 't_cos', '<=>', 64 ], [ 'h', 'h_ip', '<#>', 768 ]);
@@ -44,9 +77,9 @@ my @indexes = ([ 't', 't_l2', '<->', 64 ], [ 't', 't_cos', '<=>', 64 ], [ 'h', '
 $node->pgbench(
 	"--no-vacuum --client=4 --jobs=2 --time=8 -h " . $node->host . " -p " . $node->port,
 	0,
-	[qr{processed: [1-9]}],
+	[ qr{processed: [1-9]}, qr{003_answers\n - weight: [^\n]*\n - [1-9]\d* transactions} ],
 	[qr{^$}],
-	'inserts, deletes, queries, VACUUM and checks at once',
+	'inserts, deletes, queries checking their answers, VACUUM and checks at once',
 	{
 		'003_insert@6' => q{
 INSERT INTO t (cat, v) SELECT (random() * 9)::int, rv(64) FROM generate_series(1, 3);
@@ -68,6 +101,12 @@ VACUUM t, h;
 },
 		'003_check@1' => q{
 SELECT tq_index_check('t_l2'), tq_index_check('h_ip');
+},
+		'003_answers@2' => q{
+\set q random(1, 5)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT check_answers(:q);
+COMMIT;
 },
 	});
 
@@ -101,8 +140,9 @@ sub results
 for my $ix (@indexes)
 {
 	my $idx = $ix->[1];
-	my ($ret, $out, $err) = $node->psql('postgres', "SELECT tq_index_check('$idx')");
-	is($ret, 0, "tq_index_check('$idx') passes after the run") or diag $err;
+	my ($ret, $out, $err) =
+	  $node->psql('postgres', "SELECT tq_index_check('$idx', verify_codes => true)");
+	is($ret, 0, "tq_index_check('$idx', verify_codes) passes after the run") or diag $err;
 }
 
 # dead entries take places among the re-ranked candidates: remove them first

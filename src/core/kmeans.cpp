@@ -1,0 +1,625 @@
+/*
+ * kmeans.cpp — coarse centroids for partitioned indexes (issue 8).
+ *
+ * What is learned.  Only the partition: k centroids from a sample of the
+ * table.  TurboQuant codes stay data-oblivious (same rotation and codebook for
+ * every list).
+ *
+ * Where the time goes.  Every Lloyd round computes the distance of each of n
+ * points to each of k centroids: n * k * dim multiply-adds.  Written as
+ * |x|^2 - 2 <x, c> + |c|^2, the middle term for a block of B points is one
+ * matrix product X (B x dim) * C^T (dim x k), which Eigen's GEMM runs near the
+ * machine's peak; the block size keeps the B x k distance tile and (cosine)
+ * the normalised copy of the block in a few MB of scratch.  Centroid updates
+ * are sums of rows in double, in point order, so they are the same on every
+ * run (no threads, no order depending on timing).
+ *
+ * Init.  k-means++ (D^2 sampling) needs one pass over the points per centroid
+ * (n * k * dim again, but as matrix-vector work): about one Lloyd round or
+ * more.  Random init costs nothing but leaves worse local optima; k-means++
+ * on a random subset of 8k points is the cheap middle.  Measured on the real
+ * sets (test/core/test_kmeans.cpp, KMeansMeasure.*, numbers in the test
+ * output and in the commit that chose): see the constant kDefaultInit.
+ *
+ * Metrics.  L2: plain Lloyd.  Cosine: spherical k-means (points normalised on
+ * the fly, each centroid renormalised after its mean), distance 1 - cos.
+ * Inner product: training is always Lloyd on the raw vectors (the mean is the
+ * centroid); which rule assigns and ranks (L2 to those centroids or the
+ * largest inner product) is PartitionMetric's answer, measured by recall@10 at
+ * equal probes (see PartitionMetric).
+ *
+ * Empty clusters.  After each assignment, an empty cluster takes the point
+ * farthest from its own centroid among clusters that keep at least one point;
+ * the objective can only fall.
+ *
+ * Exceptions.  Nothing here throws; Eigen's GEMM may allocate a packing buffer
+ * larger than its stack limit with operator new, so every Eigen call is inside
+ * a try block: training reports false, assignment and ranking fall back to a
+ * plain loop.
+ */
+#define EIGEN_DONT_PARALLELIZE
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "turboquant.h"
+
+namespace turboquant {
+
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using CMapMat = Eigen::Map<const RowMat>;
+using MapMat = Eigen::Map<RowMat>;
+using CMapVec = Eigen::Map<const Eigen::VectorXf>;
+using MapVec = Eigen::Map<Eigen::VectorXf>;
+using MapVecD = Eigen::Map<Eigen::VectorXd>;
+
+/* The init KMeansTrain uses (chosen by measurement, see the essay). */
+constexpr KMeansInit kDefaultInit = KMeansInit::kPlusPlus;
+/* Subset size of kPlusPlusSampled, per centroid. */
+constexpr size_t kSampledPerCentroid = 8;
+
+/* splitmix64: the same stream on every platform. */
+struct Prng {
+	uint64_t s;
+	explicit Prng(uint64_t seed) : s(seed ^ 0x5DEECE66DULL)
+	{
+	}
+	uint64_t Next()
+	{
+		uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+		return z ^ (z >> 31);
+	}
+	/* Uniform in [0, 1) with 53 bits. */
+	double Uniform()
+	{
+		return (double) (Next() >> 11) * (1.0 / 9007199254740992.0);
+	}
+	/* Uniform integer in [0, m), m > 0 (multiply-high, no modulo bias worth noting). */
+	uint64_t Below(uint64_t m)
+	{
+		return (uint64_t) (((unsigned __int128) Next() * m) >> 64);
+	}
+};
+
+/* Rows per GEMM block: a B x k tile and a B x dim copy of a few MB at most. */
+size_t
+BlockRows(uint32_t dim, uint32_t k)
+{
+	size_t b = ((size_t) 1 << 18) / std::max<uint32_t>(k, 1);
+	b = std::min<size_t>(b, ((size_t) 1 << 20) / std::max<uint32_t>(dim, 1));
+	return std::max<size_t>(8, std::min<size_t>(b, 256));
+}
+
+/* Carves 64-byte aligned pieces out of a scratch area (any 8-byte alignment). */
+struct Carver {
+	uintptr_t p;
+	explicit Carver(void *base) : p(reinterpret_cast<uintptr_t>(base))
+	{
+	}
+	template <typename T>
+	T *Take(size_t count)
+	{
+		p = (p + 63) & ~(uintptr_t) 63;
+		T *r = reinterpret_cast<T *>(p);
+		p += count * sizeof(T);
+		return r;
+	}
+};
+/* Bytes a Carver needs for `count` T's (with alignment slack); false on overflow. */
+template <typename T>
+bool
+AddBytes(size_t *total, size_t count)
+{
+	if (count > (std::numeric_limits<size_t>::max() - 128) / sizeof(T))
+		return false;
+	size_t b = count * sizeof(T) + 64;
+	if (*total > std::numeric_limits<size_t>::max() - b)
+		return false;
+	*total += b;
+	return true;
+}
+
+/* 1 / |x| computed in double (0 for a zero vector). */
+float
+InvNorm(const float *x, uint32_t dim)
+{
+	double s = 0;
+	for (uint32_t j = 0; j < dim; j++)
+		s += (double) x[j] * x[j];
+	return s > 0 ? (float) (1.0 / std::sqrt(s)) : 0.0f;
+}
+
+/* Distance from a dot product, per metric (see turboquant.h). */
+inline float
+FromDot(Metric m, float dot, float xsq, float csq)
+{
+	switch (m) {
+	case Metric::kL2: {
+		float d = xsq + csq - 2.0f * dot;
+		return d > 0 ? d : 0.0f;
+	}
+	case Metric::kCosine:
+		return 1.0f - dot;
+	default:
+		return -dot;
+	}
+}
+
+/* Scratch of the assignment step. */
+struct AssignBufs {
+	float *tile;  /* B x k distances (dot products first) */
+	float *block; /* B x dim normalised copy (cosine) */
+	float *xsq;   /* B squared norms */
+	float *csq;   /* k squared norms of the centroids */
+	size_t rows;  /* B */
+};
+
+size_t
+AssignBytes(uint32_t dim, uint32_t k, bool *ok)
+{
+	size_t b = BlockRows(dim, k), total = 0;
+	*ok = AddBytes<float>(&total, b * (size_t) k) && AddBytes<float>(&total, b * (size_t) dim) &&
+		  AddBytes<float>(&total, b) && AddBytes<float>(&total, k);
+	return total;
+}
+
+AssignBufs
+CarveAssign(Carver *cv, uint32_t dim, uint32_t k)
+{
+	AssignBufs a;
+	a.rows = BlockRows(dim, k);
+	a.tile = cv->Take<float>(a.rows * (size_t) k);
+	a.block = cv->Take<float>(a.rows * (size_t) dim);
+	a.xsq = cv->Take<float>(a.rows);
+	a.csq = cv->Take<float>(k);
+	return a;
+}
+
+/*
+ * Nearest centroid of x[0..n) under metric m (IP = largest dot).  When
+ * `changed` is given, out_list holds the previous assignment and the count of
+ * points whose list changed is added to it.  Returns false if Eigen threw
+ * (nothing useful written then).
+ */
+bool
+AssignCore(const float *C, uint32_t k, uint32_t dim, Metric m, const float *x, size_t n,
+		   uint32_t *out_list, float *out_dist, AssignBufs &a, size_t *changed)
+{
+	try {
+		CMapMat Cm(C, k, dim);
+		MapVec csq(a.csq, k);
+		if (m == Metric::kL2)
+			csq.noalias() = Cm.rowwise().squaredNorm();
+		for (size_t i0 = 0; i0 < n; i0 += a.rows) {
+			size_t b = std::min(a.rows, n - i0);
+			const float *xb = x + i0 * dim;
+			if (m == Metric::kCosine) {
+				for (size_t r = 0; r < b; r++) {
+					float inv = InvNorm(xb + r * dim, dim);
+					MapVec(a.block + r * dim, dim) = CMapVec(xb + r * dim, dim) * inv;
+				}
+				xb = a.block;
+			} else if (m == Metric::kL2) {
+				MapVec(a.xsq, b).noalias() = CMapMat(xb, b, dim).rowwise().squaredNorm();
+			}
+			MapMat T(a.tile, b, k);
+			T.noalias() = CMapMat(xb, b, dim) * Cm.transpose();
+			for (size_t r = 0; r < b; r++) {
+				const float *t = a.tile + r * k;
+				float xs = m == Metric::kL2 ? a.xsq[r] : 0.0f;
+				uint32_t best = 0;
+				float bd = FromDot(m, t[0], xs, a.csq[0]);
+				for (uint32_t j = 1; j < k; j++) {
+					float d = FromDot(m, t[j], xs, a.csq[j]);
+					if (d < bd || (std::isnan(bd) && !std::isnan(d))) {
+						bd = d;
+						best = j;
+					}
+				}
+				if (changed != nullptr && out_list[i0 + r] != best)
+					(*changed)++;
+				out_list[i0 + r] = best;
+				if (out_dist != nullptr)
+					out_dist[i0 + r] = bd;
+			}
+		}
+	} catch (...) {
+		return false;
+	}
+	return true;
+}
+
+/* The plain-loop assignment (fallback when Eigen cannot get memory). */
+void
+AssignLoop(const float *C, uint32_t k, uint32_t dim, Metric m, const float *x, size_t n,
+		   uint32_t *out_list, float *out_dist)
+{
+	for (size_t i = 0; i < n; i++) {
+		const float *xi = x + i * dim;
+		float inv = m == Metric::kCosine ? InvNorm(xi, dim) : 1.0f;
+		uint32_t best = 0;
+		float bd = 0;
+		for (uint32_t j = 0; j < k; j++) {
+			const float *c = C + (size_t) j * dim;
+			float dot = 0, xs = 0, cs = 0;
+			for (uint32_t t = 0; t < dim; t++) {
+				dot += xi[t] * c[t];
+				xs += xi[t] * xi[t];
+				cs += c[t] * c[t];
+			}
+			float d = FromDot(m, dot * inv, xs, cs);
+			if (j == 0 || d < bd || (std::isnan(bd) && !std::isnan(d))) {
+				bd = d;
+				best = j;
+			}
+		}
+		out_list[i] = best;
+		if (out_dist != nullptr)
+			out_dist[i] = bd;
+	}
+}
+
+/* Writes point i (normalised for cosine) as centroid row c. */
+void
+SetCentroid(float *C, uint32_t c, const float *data, size_t i, uint32_t dim, Metric m)
+{
+	const float *xi = data + i * dim;
+	float *ci = C + (size_t) c * dim;
+	float s = m == Metric::kCosine ? InvNorm(xi, dim) : 1.0f;
+	if (m == Metric::kCosine && s == 0.0f) {
+		/* A zero vector has no direction: any unit vector will do. */
+		std::memset(ci, 0, sizeof(float) * dim);
+		ci[c % dim] = 1.0f;
+		return;
+	}
+	for (uint32_t t = 0; t < dim; t++)
+		ci[t] = xi[t] * s;
+}
+
+/* Scratch of training, carved in a fixed order. */
+struct TrainBufs {
+	uint32_t *assign;
+	float *pdist;
+	uint32_t *idx;
+	float *xinv; /* 1 / |x_i| (cosine) */
+	uint64_t *count;
+	double *sums;
+	AssignBufs a;
+};
+
+bool
+TrainBytes(size_t n, uint32_t dim, uint32_t k, size_t *out)
+{
+	size_t total = 0;
+	bool ok = AddBytes<uint32_t>(&total, n) && AddBytes<float>(&total, n) &&
+			  AddBytes<uint32_t>(&total, n) && AddBytes<float>(&total, n) &&
+			  AddBytes<uint64_t>(&total, k) &&
+			  (uint64_t) k * dim / std::max<uint32_t>(dim, 1) == k &&
+			  AddBytes<double>(&total, (size_t) k * dim);
+	bool aok = false;
+	size_t ab = AssignBytes(dim, k, &aok);
+	if (!ok || !aok || total > std::numeric_limits<size_t>::max() - ab)
+		return false;
+	*out = total + ab;
+	return true;
+}
+
+TrainBufs
+CarveTrain(void *scratch, size_t n, uint32_t dim, uint32_t k)
+{
+	Carver cv(scratch);
+	TrainBufs t;
+	t.assign = cv.Take<uint32_t>(n);
+	t.pdist = cv.Take<float>(n);
+	t.idx = cv.Take<uint32_t>(n);
+	t.xinv = cv.Take<float>(n);
+	t.count = cv.Take<uint64_t>(k);
+	t.sums = cv.Take<double>((size_t) k * dim);
+	t.a = CarveAssign(&cv, dim, k);
+	return t;
+}
+
+/* Distance of point i to centroid row c (training metric: L2 or cosine). */
+inline float
+PointDist(const float *data, const float *xinv, size_t i, const float *c, float csq, uint32_t dim,
+		  Metric m)
+{
+	const float *xi = data + i * dim;
+	float dot = CMapVec(xi, dim).dot(CMapVec(c, dim));
+	if (m == Metric::kCosine)
+		return 1.0f - dot * xinv[i];
+	float xs = CMapVec(xi, dim).squaredNorm();
+	float d = xs + csq - 2.0f * dot;
+	return d > 0 ? d : 0.0f;
+}
+
+/* Picks a position in [0, m) with probability proportional to w (uniform if all zero). */
+size_t
+SampleD2(const float *w, size_t m, Prng *rng)
+{
+	double total = 0;
+	for (size_t s = 0; s < m; s++)
+		total += w[s];
+	double u = rng->Uniform();
+	if (!(total > 0) || !std::isfinite(total))
+		return (size_t) rng->Below(m);
+	double r = u * total, cum = 0;
+	size_t last = 0;
+	for (size_t s = 0; s < m; s++) {
+		if (w[s] <= 0)
+			continue;
+		last = s;
+		cum += w[s];
+		if (cum > r)
+			return s;
+	}
+	return last;
+}
+
+/* k-means++ over the points idx[0..m). */
+void
+InitPlusPlus(const float *data, const float *xinv, uint32_t dim, uint32_t k, Metric m,
+			 const uint32_t *idx, size_t mcount, float *C, float *w, Prng *rng)
+{
+	size_t first = (size_t) rng->Below(mcount);
+	SetCentroid(C, 0, data, idx[first], dim, m);
+	for (uint32_t c = 0; c < k; c++) {
+		const float *cr = C + (size_t) c * dim;
+		float csq = CMapVec(cr, dim).squaredNorm();
+		for (size_t s = 0; s < mcount; s++) {
+			float d = PointDist(data, xinv, idx[s], cr, csq, dim, m);
+			if (c == 0 || d < w[s])
+				w[s] = d;
+		}
+		if (c + 1 < k)
+			SetCentroid(C, c + 1, data, idx[SampleD2(w, mcount, rng)], dim, m);
+	}
+}
+
+/* Draws the first `take` entries of a random permutation of [0, n) into idx. */
+void
+PartialShuffle(uint32_t *idx, size_t n, size_t take, Prng *rng)
+{
+	for (size_t i = 0; i < n; i++)
+		idx[i] = (uint32_t) i;
+	for (size_t i = 0; i < take && i + 1 < n; i++) {
+		size_t j = i + (size_t) rng->Below(n - i);
+		std::swap(idx[i], idx[j]);
+	}
+}
+
+double
+Seconds(std::chrono::steady_clock::time_point t0)
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+} /* namespace */
+
+/*
+ * Inner product: lists trained by Lloyd on the raw vectors; assigned and
+ * ranked by L2 to those centroids (see the measurement in the essay).
+ */
+Metric
+PartitionMetric(Metric index_metric) noexcept
+{
+	return index_metric == Metric::kInnerProduct ? Metric::kL2 : index_metric;
+}
+
+size_t
+KMeansScratchBytes(size_t n, uint32_t dim, uint32_t k) noexcept
+{
+	size_t b = 0;
+	if (n > UINT32_MAX || !TrainBytes(n, dim, k, &b))
+		return 0;
+	return b;
+}
+
+bool
+KMeansTrain(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
+			int iterations, float *centroids, void *scratch) noexcept
+{
+	return KMeansTrainEx(data, n, dim, k, metric, seed, iterations, kDefaultInit, centroids,
+						 scratch, nullptr);
+}
+
+bool
+KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
+			  int iterations, KMeansInit init, float *centroids, void *scratch,
+			  KMeansStats *stats) noexcept
+{
+	auto t0 = std::chrono::steady_clock::now();
+	KMeansStats st = {};
+	if (stats != nullptr)
+		*stats = st;
+	if (n == 0 || k == 0 || dim == 0 || dim > kMaxDim || n > UINT32_MAX || data == nullptr ||
+		centroids == nullptr || scratch == nullptr)
+		return false;
+	/* Training is Lloyd on raw vectors for IP (the mean is the centroid). */
+	Metric m = metric == Metric::kCosine ? Metric::kCosine : Metric::kL2;
+	Prng rng(seed);
+
+	if (k >= n) {
+		/* Every point is a centroid; extra lists repeat points and stay empty. */
+		for (uint32_t c = 0; c < k; c++)
+			SetCentroid(centroids, c, data, c % n, dim, m);
+		st.init_seconds = st.total_seconds = Seconds(t0);
+		if (stats != nullptr)
+			*stats = st;
+		return true;
+	}
+
+	TrainBufs tb = CarveTrain(scratch, n, dim, k);
+	for (size_t i = 0; i < n; i++)
+		tb.xinv[i] = m == Metric::kCosine ? InvNorm(data + i * dim, dim) : 1.0f;
+	try {
+		switch (init) {
+		case KMeansInit::kRandom:
+			PartialShuffle(tb.idx, n, k, &rng);
+			for (uint32_t c = 0; c < k; c++)
+				SetCentroid(centroids, c, data, tb.idx[c], dim, m);
+			break;
+		case KMeansInit::kPlusPlusSampled: {
+			size_t mcount = std::min<size_t>(n, kSampledPerCentroid * (size_t) k);
+			PartialShuffle(tb.idx, n, mcount, &rng);
+			InitPlusPlus(data, tb.xinv, dim, k, m, tb.idx, mcount, centroids, tb.pdist, &rng);
+			break;
+		}
+		default:
+			for (size_t i = 0; i < n; i++)
+				tb.idx[i] = (uint32_t) i;
+			InitPlusPlus(data, tb.xinv, dim, k, m, tb.idx, n, centroids, tb.pdist, &rng);
+			break;
+		}
+	} catch (...) {
+		return false;
+	}
+	st.init_seconds = Seconds(t0);
+
+	for (size_t i = 0; i < n; i++)
+		tb.assign[i] = UINT32_MAX;
+	for (int it = 0; it < iterations; it++) {
+		size_t changed = 0;
+		if (!AssignCore(centroids, k, dim, m, data, n, tb.assign, tb.pdist, tb.a, &changed))
+			return false;
+		double obj = 0;
+		for (size_t i = 0; i < n; i++)
+			obj += tb.pdist[i];
+		if (it == 0)
+			st.init_objective = obj;
+		st.final_objective = obj;
+		if (it > 0 && changed == 0)
+			break;
+		st.iterations_run = it + 1;
+
+		/* Counts, then empty clusters take the farthest movable point. */
+		std::memset(tb.count, 0, sizeof(uint64_t) * k);
+		for (size_t i = 0; i < n; i++)
+			tb.count[tb.assign[i]]++;
+		for (uint32_t c = 0; c < k; c++) {
+			if (tb.count[c] != 0)
+				continue;
+			size_t far = SIZE_MAX;
+			float fd = 0;
+			for (size_t i = 0; i < n; i++)
+				if (tb.count[tb.assign[i]] > 1 && tb.pdist[i] > fd) {
+					fd = tb.pdist[i];
+					far = i;
+				}
+			if (far == SIZE_MAX)
+				continue; /* all points sit on their centroids: nothing to split */
+			tb.count[tb.assign[far]]--;
+			tb.assign[far] = c;
+			tb.count[c] = 1;
+			tb.pdist[far] = 0;
+			st.empty_repaired++;
+		}
+
+		/* New centroids: means in double, in point order. */
+		try {
+			std::memset(tb.sums, 0, sizeof(double) * (size_t) k * dim);
+			for (size_t i = 0; i < n; i++) {
+				const float *xi = data + i * dim;
+				double s = tb.xinv[i];
+				MapVecD(tb.sums + (size_t) tb.assign[i] * dim, dim) += CMapVec(xi, dim).cast<double>() * s;
+			}
+			for (uint32_t c = 0; c < k; c++) {
+				if (tb.count[c] == 0)
+					continue; /* keeps its previous centroid */
+				MapVecD sc(tb.sums + (size_t) c * dim, dim);
+				double scale;
+				if (m == Metric::kCosine) {
+					double norm = sc.norm();
+					if (!(norm > 0))
+						continue; /* members cancel out: keep the previous direction */
+					scale = 1.0 / norm;
+				} else {
+					scale = 1.0 / (double) tb.count[c];
+				}
+				MapVec(centroids + (size_t) c * dim, dim) = (sc * scale).cast<float>();
+			}
+		} catch (...) {
+			return false;
+		}
+	}
+	st.total_seconds = Seconds(t0);
+	if (stats != nullptr)
+		*stats = st;
+	return true;
+}
+
+size_t
+AssignScratchBytes(uint32_t dim, uint32_t k) noexcept
+{
+	bool ok = false;
+	size_t b = AssignBytes(dim, k, &ok);
+	return ok ? b : 0;
+}
+
+void
+AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *x,
+			  size_t n, uint32_t *out_list, float *out_dist, void *scratch) noexcept
+{
+	if (k == 0 || dim == 0 || n == 0)
+		return;
+	Carver cv(scratch);
+	AssignBufs a = CarveAssign(&cv, dim, k);
+	if (!AssignCore(centroids, k, dim, metric, x, n, out_list, out_dist, a, nullptr))
+		AssignLoop(centroids, k, dim, metric, x, n, out_list, out_dist);
+}
+
+void
+RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *q,
+			  uint32_t *order, float *dist) noexcept
+{
+	if (k == 0)
+		return;
+	float inv = metric == Metric::kCosine ? InvNorm(q, dim) : 1.0f;
+	bool done = false;
+	try {
+		CMapMat Cm(centroids, k, dim);
+		CMapVec qv(q, dim);
+		MapVec dv(dist, k);
+		if (metric == Metric::kL2) {
+			/* Exact differences (no cancellation): callers may reuse |q - c|^2. */
+			dv.noalias() = (Cm.rowwise() - qv.transpose()).rowwise().squaredNorm();
+		} else {
+			dv.noalias() = Cm * qv;
+			for (uint32_t c = 0; c < k; c++)
+				dist[c] = FromDot(metric, dist[c] * inv, 0.0f, 0.0f);
+		}
+		done = true;
+	} catch (...) {
+	}
+	if (!done) {
+		for (uint32_t c = 0; c < k; c++) {
+			const float *cr = centroids + (size_t) c * dim;
+			float dot = 0, l2 = 0;
+			for (uint32_t t = 0; t < dim; t++) {
+				dot += q[t] * cr[t];
+				l2 += (q[t] - cr[t]) * (q[t] - cr[t]);
+			}
+			dist[c] = metric == Metric::kL2 ? l2 : FromDot(metric, dot * inv, 0.0f, 0.0f);
+		}
+	}
+	for (uint32_t c = 0; c < k; c++)
+		order[c] = c;
+	auto key = [dist](uint32_t c) {
+		float d = dist[c];
+		return std::isnan(d) ? std::numeric_limits<float>::infinity() : d;
+	};
+	std::sort(order, order + k, [&key](uint32_t a, uint32_t b) {
+		float da = key(a), db = key(b);
+		return da < db || (da == db && a < b);
+	});
+}
+
+} /* namespace turboquant */

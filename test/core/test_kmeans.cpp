@@ -1,0 +1,290 @@
+/*
+ * test_kmeans.cpp — k-means for partitions: determinism, objective, planted
+ * clusters, empty-cluster repair, k > n, and batched assignment and centroid
+ * ranking against brute-force loops in double.
+ */
+#include <algorithm>
+#include <gtest/gtest.h>
+#include <set>
+
+#include "test_util.h"
+
+using namespace turboquant;
+using tqtest::Rng;
+
+namespace {
+
+std::vector<float>
+RandomData(size_t n, uint32_t dim, uint64_t seed)
+{
+	Rng r(seed);
+	std::vector<float> x(n * dim);
+	for (auto &v : x)
+		v = (float) r.Gauss();
+	return x;
+}
+
+/* n points around `clusters` centres far apart (spread sigma), labels out. */
+std::vector<float>
+Planted(size_t n, uint32_t dim, uint32_t clusters, double sigma, uint64_t seed,
+		std::vector<uint32_t> *label)
+{
+	Rng r(seed);
+	std::vector<float> centre(clusters * dim);
+	for (auto &v : centre)
+		v = (float) (r.Gauss() * 10.0);
+	std::vector<float> x(n * dim);
+	label->resize(n);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = (uint32_t) (i % clusters);
+		(*label)[i] = c;
+		for (uint32_t j = 0; j < dim; j++)
+			x[i * dim + j] = centre[c * dim + j] + (float) (r.Gauss() * sigma);
+	}
+	return x;
+}
+
+struct Trained {
+	std::vector<float> c;
+	KMeansStats st;
+	bool ok;
+};
+
+Trained
+Train(const std::vector<float> &x, uint32_t dim, uint32_t k, Metric m, uint64_t seed, int iters,
+	  KMeansInit init = KMeansInit::kPlusPlus)
+{
+	size_t n = x.size() / dim;
+	std::vector<uint8_t> scratch(KMeansScratchBytes(n, dim, k) + 8);
+	Trained t;
+	t.c.assign((size_t) k * dim, -7.0f);
+	t.ok = KMeansTrainEx(x.data(), n, dim, k, m, seed, iters, init, t.c.data(), scratch.data(), &t.st);
+	return t;
+}
+
+/* Brute-force distance in double (definitions of turboquant.h). */
+double
+RefDist(const float *x, const float *c, uint32_t dim, Metric m)
+{
+	double dot = 0, xx = 0, l2 = 0;
+	for (uint32_t j = 0; j < dim; j++) {
+		dot += (double) x[j] * c[j];
+		xx += (double) x[j] * x[j];
+		l2 += ((double) x[j] - c[j]) * ((double) x[j] - c[j]);
+	}
+	if (m == Metric::kL2)
+		return l2;
+	if (m == Metric::kCosine)
+		return 1.0 - (xx > 0 ? dot / std::sqrt(xx) : 0.0);
+	return -dot;
+}
+
+std::vector<uint32_t>
+Assign(const std::vector<float> &c, uint32_t k, uint32_t dim, Metric m, const std::vector<float> &x,
+	   std::vector<float> *dist = nullptr)
+{
+	size_t n = x.size() / dim;
+	std::vector<uint8_t> scratch(AssignScratchBytes(dim, k) + 8);
+	std::vector<uint32_t> out(n, UINT32_MAX);
+	std::vector<float> d(n);
+	AssignNearest(c.data(), k, dim, m, x.data(), n, out.data(), d.data(), scratch.data() + 8);
+	if (dist != nullptr)
+		*dist = d;
+	return out;
+}
+
+const Metric kMetrics[] = {Metric::kL2, Metric::kCosine, Metric::kInnerProduct};
+
+} /* namespace */
+
+TEST(KMeans, DeterministicFromSeed)
+{
+	auto x = RandomData(3000, 24, 1);
+	for (Metric m : kMetrics) {
+		for (KMeansInit init : {KMeansInit::kPlusPlus, KMeansInit::kRandom, KMeansInit::kPlusPlusSampled}) {
+			Trained a = Train(x, 24, 40, m, 99, 8, init);
+			Trained b = Train(x, 24, 40, m, 99, 8, init);
+			Trained c = Train(x, 24, 40, m, 100, 8, init);
+			ASSERT_TRUE(a.ok && b.ok && c.ok);
+			EXPECT_EQ(0, std::memcmp(a.c.data(), b.c.data(), a.c.size() * sizeof(float)));
+			EXPECT_NE(0, std::memcmp(a.c.data(), c.c.data(), a.c.size() * sizeof(float)));
+		}
+	}
+}
+
+TEST(KMeans, ObjectiveNeverRises)
+{
+	auto x = RandomData(4000, 16, 2);
+	for (Metric m : {Metric::kL2, Metric::kCosine}) {
+		double prev = 1e300;
+		for (int iters = 1; iters <= 8; iters++) {
+			Trained t = Train(x, 16, 64, m, 5, iters, KMeansInit::kRandom);
+			ASSERT_TRUE(t.ok);
+			EXPECT_LE(t.st.final_objective, prev * (1 + 1e-6)) << "iters " << iters;
+			EXPECT_LE(t.st.final_objective, t.st.init_objective * (1 + 1e-6));
+			prev = t.st.final_objective;
+		}
+		/* Lloyd rounds must actually improve on a random init. */
+		Trained t = Train(x, 16, 64, m, 5, 20, KMeansInit::kRandom);
+		EXPECT_LT(t.st.final_objective, 0.95 * t.st.init_objective);
+		EXPECT_GT(t.st.iterations_run, 2);
+	}
+}
+
+TEST(KMeans, RecoversPlantedClusters)
+{
+	std::vector<uint32_t> label;
+	const uint32_t dim = 32, k = 12;
+	auto x = Planted(2400, dim, k, 0.5, 3, &label);
+	for (Metric m : {Metric::kL2, Metric::kCosine}) {
+		Trained t = Train(x, dim, k, m, 11, 10);
+		ASSERT_TRUE(t.ok);
+		auto a = Assign(t.c, k, dim, m, x);
+		/* Each planted cluster maps to exactly one list, and lists are distinct. */
+		std::vector<uint32_t> list_of(k, UINT32_MAX);
+		for (size_t i = 0; i < label.size(); i++) {
+			if (list_of[label[i]] == UINT32_MAX)
+				list_of[label[i]] = a[i];
+			EXPECT_EQ(list_of[label[i]], a[i]) << "point " << i;
+		}
+		std::set<uint32_t> distinct(list_of.begin(), list_of.end());
+		EXPECT_EQ(distinct.size(), k);
+		if (m == Metric::kCosine)
+			for (uint32_t c = 0; c < k; c++) {
+				double s = 0;
+				for (uint32_t j = 0; j < dim; j++)
+					s += (double) t.c[c * dim + j] * t.c[c * dim + j];
+				EXPECT_NEAR(s, 1.0, 1e-5);
+			}
+	}
+}
+
+TEST(KMeans, EmptyClustersRepaired)
+{
+	/* 300 copies of one point and 40 distinct others: a random init puts most
+	 * centroids on the copies, so all but one of those start empty. */
+	const uint32_t dim = 8, k = 20;
+	auto x = RandomData(340, dim, 4);
+	for (size_t i = 1; i < 300; i++)
+		std::memcpy(&x[i * dim], &x[0], dim * sizeof(float));
+	for (Metric m : {Metric::kL2, Metric::kCosine}) {
+		Trained t = Train(x, dim, k, m, 6, 10, KMeansInit::kRandom);
+		ASSERT_TRUE(t.ok);
+		EXPECT_GT(t.st.empty_repaired, 5u);
+		auto a = Assign(t.c, k, dim, m, x);
+		std::set<uint32_t> used(a.begin(), a.end());
+		EXPECT_EQ(used.size(), k);
+	}
+}
+
+TEST(KMeans, MoreListsThanPoints)
+{
+	const uint32_t dim = 6;
+	auto x = RandomData(5, dim, 7);
+	for (Metric m : kMetrics) {
+		for (uint32_t k : {5u, 8u}) {
+			Trained t = Train(x, dim, k, m, 1, 10);
+			ASSERT_TRUE(t.ok);
+			for (float v : t.c)
+				EXPECT_TRUE(std::isfinite(v));
+			Metric pm = PartitionMetric(m);
+			auto a = Assign(t.c, k, dim, pm, x);
+			std::set<uint32_t> used(a.begin(), a.end());
+			EXPECT_EQ(used.size(), 5u);
+			for (uint32_t l : used)
+				EXPECT_LT(l, 5u); /* repeated centroids lose ties to the first copy */
+		}
+	}
+	std::vector<float> c(8 * dim);
+	std::vector<uint8_t> scratch(KMeansScratchBytes(5, dim, 8) + 8);
+	EXPECT_FALSE(KMeansTrain(x.data(), 0, dim, 8, Metric::kL2, 1, 5, c.data(), scratch.data()));
+	EXPECT_FALSE(KMeansTrain(x.data(), 5, dim, 0, Metric::kL2, 1, 5, c.data(), scratch.data()));
+	EXPECT_EQ(KMeansScratchBytes(SIZE_MAX / 2, 1000, 1000), 0u);
+}
+
+TEST(KMeans, AssignNearestEqualsBruteForce)
+{
+	for (uint32_t dim : {1u, 3u, 37u, 130u}) {
+		auto x = RandomData(1100, dim, 8 + dim);
+		auto cv = RandomData(53, dim, 9 + dim);
+		for (Metric m : kMetrics) {
+			std::vector<float> c = cv;
+			if (m == Metric::kCosine)
+				for (uint32_t j = 0; j < 53; j++) {
+					double s = 0;
+					for (uint32_t t = 0; t < dim; t++)
+						s += (double) c[j * dim + t] * c[j * dim + t];
+					for (uint32_t t = 0; t < dim; t++)
+						c[j * dim + t] = (float) (c[j * dim + t] / std::sqrt(s));
+				}
+			std::vector<float> d;
+			auto a = Assign(c, 53, dim, m, x, &d);
+			size_t n = x.size() / dim;
+			for (size_t i = 0; i < n; i++) {
+				uint32_t best = 0;
+				double bd = 1e300;
+				for (uint32_t j = 0; j < 53; j++) {
+					double dd = RefDist(&x[i * dim], &c[j * dim], dim, m);
+					if (dd < bd) {
+						bd = dd;
+						best = j;
+					}
+				}
+				double tol = 1e-4 * (1 + std::fabs(bd));
+				ASSERT_LT(a[i], 53u);
+				/* Same list, or one at the same distance within float rounding. */
+				double got = RefDist(&x[i * dim], &c[a[i] * dim], dim, m);
+				EXPECT_TRUE(a[i] == best || got - bd <= tol)
+					<< "dim " << dim << " metric " << (int) m << " i " << i;
+				EXPECT_NEAR(d[i], bd, tol) << "dim " << dim << " metric " << (int) m;
+			}
+		}
+	}
+}
+
+TEST(KMeans, RankCentroidsOrderExact)
+{
+	const uint32_t dim = 50, k = 300;
+	auto c = RandomData(k, dim, 12);
+	auto q = RandomData(20, dim, 13);
+	for (Metric m : kMetrics) {
+		for (size_t qi = 0; qi < 20; qi++) {
+			std::vector<uint32_t> order(k);
+			std::vector<float> dist(k);
+			RankCentroids(c.data(), k, dim, m, &q[qi * dim], order.data(), dist.data());
+			std::vector<std::pair<double, uint32_t>> ref(k);
+			for (uint32_t j = 0; j < k; j++) {
+				ref[j] = {RefDist(&q[qi * dim], &c[j * dim], dim, m), j};
+				EXPECT_NEAR(dist[j], ref[j].first, 1e-4 * (1 + std::fabs(ref[j].first)));
+			}
+			std::sort(ref.begin(), ref.end());
+			std::vector<bool> seen(k, false);
+			for (uint32_t r = 0; r < k; r++) {
+				ASSERT_LT(order[r], k);
+				EXPECT_FALSE(seen[order[r]]);
+				seen[order[r]] = true;
+				/* Exact order up to float rounding of genuinely near ties. */
+				if (order[r] != ref[r].second) {
+					EXPECT_NEAR(ref[r].first, RefDist(&q[qi * dim], &c[order[r] * dim], dim, m),
+								1e-5 * (1 + std::fabs(ref[r].first)));
+				}
+				if (r > 0) {
+					EXPECT_LE(dist[order[r - 1]], dist[order[r]]);
+				}
+			}
+		}
+	}
+	/* Ties go to the smaller index; NaN ranks last. */
+	std::vector<float> cc = {1, 0, 1, 0, 0, 1};
+	float qq[2] = {1, 0};
+	uint32_t order[3];
+	float dist[3];
+	RankCentroids(cc.data(), 3, 2, Metric::kL2, qq, order, dist);
+	EXPECT_EQ(order[0], 0u);
+	EXPECT_EQ(order[1], 1u);
+	EXPECT_EQ(order[2], 2u);
+	cc[0] = NAN;
+	RankCentroids(cc.data(), 3, 2, Metric::kL2, qq, order, dist);
+	EXPECT_EQ(order[0], 1u);
+	EXPECT_EQ(order[2], 0u);
+}
