@@ -20,14 +20,29 @@ turboquant--0.1.0.sql: $(INSTALL_SQL_PARTS)
 .DEFAULT_GOAL := all
 
 PG_CONFIG ?= pg_config
-# Bitcode for the JIT is not built: C++ with exceptions gains nothing from it.
+# Bitcode for the JIT is not built: it would gain nothing for this C++ code.
 override with_llvm = no
 
-EIGEN_CFLAGS ?= $(shell pkg-config --cflags eigen3 2>/dev/null || echo -I/usr/include/eigen3)
-TQ_CXXFLAGS = -std=c++17 -O3 -fno-math-errno -ffp-contract=off -Wall -Wextra -Wno-unused-parameter \
-	-Wno-missing-field-initializers -Wno-register -Isrc $(EIGEN_CFLAGS)
-PG_CXXFLAGS = $(TQ_CXXFLAGS)
-SHLIB_LINK = -lstdc++ -lm
+# The PostgreSQL version the code is written and tested for (src/tq_pg.h
+# checks it again at compile time).
+PG_MAJOR := $(shell $(PG_CONFIG) --version 2>/dev/null | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+ifeq ($(shell [ "$(PG_MAJOR)" -ge 15 ] 2>/dev/null && echo ok),)
+$(error turboquant needs PostgreSQL 15 or newer; $(PG_CONFIG) reports "$(shell $(PG_CONFIG) --version 2>/dev/null)")
+endif
+
+# Eigen only where it is used (src/core/kmeans.cpp and the unit tests); as a
+# system include, so warnings inside Eigen do not fail a -Werror build.
+EIGEN_CFLAGS ?= $(patsubst -I%,-isystem %,$(shell pkg-config --cflags eigen3 2>/dev/null || echo -I/usr/include/eigen3))
+# `make WERROR=1` (CI, scripts/test.sh) turns every warning into an error.
+WERROR ?=
+TQ_WARN = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register \
+	$(if $(filter 1 yes true,$(WERROR)),-Werror)
+TQ_CXXFLAGS = -std=c++17 -O3 -fno-math-errno -ffp-contract=off $(TQ_WARN) -Isrc
+# The extension: no C++ exception can be thrown (so none can unwind into
+# PostgreSQL), and only what PostgreSQL calls is exported (PGDLLEXPORT in
+# src/tq_pg.h marks it: the SQL-callable functions, Pg_magic_func, _PG_init).
+PG_CXXFLAGS = $(TQ_CXXFLAGS) -fno-exceptions -fvisibility=hidden -fvisibility-inlines-hidden
+SHLIB_LINK = -lstdc++ -lm -Wl,--version-script=$(srcdir)/src/exports.map
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -46,10 +61,13 @@ src/core/scan_avx512.o: CXXFLAGS += $(ISA_FLAGS_avx512) -Wno-uninitialized
 endif
 # Distance sums may be split into SIMD lanes (see src/tqdistance.cpp).
 src/tqdistance.o: CXXFLAGS += -fassociative-math -fno-signed-zeros -fno-trapping-math
-# k-means (Eigen GEMM) needs Eigen whatever flags the other core files get.
-src/core/kmeans.o: CXXFLAGS += $(EIGEN_CFLAGS)
+# k-means uses Eigen, whose GEMM may allocate with operator new: this one file
+# keeps exceptions to catch std::bad_alloc itself (its entry points are
+# noexcept, so nothing can leave it; see the essay in kmeans.cpp).
+src/core/kmeans.o: CXXFLAGS += $(EIGEN_CFLAGS) -fexceptions
 
 $(OBJS): $(HEADERS)
+$(shlib): src/exports.map
 
 # ---- core unit tests and benchmarks (no server needed) ----
 GTEST_LIBS = -lgtest -lgtest_main -lpthread
@@ -57,7 +75,7 @@ CORE_TEST_SRCS = $(sort $(wildcard test/core/*.cpp))
 CORE_OBJS = $(CORE_SRCS:.cpp=.o)
 
 test/core/tq_core_tests: $(CORE_TEST_SRCS) $(CORE_OBJS) $(HEADERS)
-	$(CXX) $(TQ_CXXFLAGS) -g -o $@ $(CORE_TEST_SRCS) $(CORE_OBJS) $(GTEST_LIBS) -lm
+	$(CXX) $(TQ_CXXFLAGS) $(EIGEN_CFLAGS) -g -o $@ $(CORE_TEST_SRCS) $(CORE_OBJS) $(GTEST_LIBS) -lm
 
 .PHONY: unittest bench-kernels
 unittest: test/core/tq_core_tests
@@ -96,7 +114,7 @@ clean-tq:
 AARCH64_CXX ?= aarch64-linux-gnu-g++
 GTEST_DIR ?= /usr/src/googletest/googletest
 AARCH64_DIR = build/aarch64
-AARCH64_FLAGS = $(TQ_CXXFLAGS) -g0 -I$(GTEST_DIR)/include -I$(GTEST_DIR) -pthread
+AARCH64_FLAGS = $(TQ_CXXFLAGS) $(EIGEN_CFLAGS) -g0 -I$(GTEST_DIR)/include -I$(GTEST_DIR) -pthread
 
 $(AARCH64_DIR)/gtest.o: $(GTEST_DIR)/src/gtest-all.cc
 	@mkdir -p $(AARCH64_DIR)

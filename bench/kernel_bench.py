@@ -228,8 +228,10 @@ def markdown(doc):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="bench/kernel_bench.py", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--datasets", default="npm-use512,debian-fasttext300,synthetic-1536,synthetic-3072",
-                   help="comma list: named sets, synthetic-<dim>, folders or .hdf5 files")
+    p.add_argument("--datasets", default=None,
+                   help="comma list: named sets, synthetic-<dim>, folders or .hdf5 files (default: "
+                        "npm-use512,debian-fasttext300 where --data-dir has them, then synthetic-1536,"
+                        "synthetic-3072)")
     p.add_argument("--n", type=int, default=100_000, help="base rows of synthetic-<dim> sets")
     p.add_argument("--nq", type=int, default=1000, help="queries (the batch size)")
     p.add_argument("--single-queries", type=int, default=200, help="queries timed one at a time")
@@ -247,6 +249,13 @@ def main(argv=None):
     p.add_argument("--out-dir", default=str(HERE / "results"))
     p.add_argument("--tag", default="")
     args = p.parse_args(argv)
+    if args.datasets is None:
+        # a fresh clone has no data sets: run on what this machine has, say what is missing
+        named = ["npm-use512", "debian-fasttext300"]
+        have = [n for n in named if (Path(args.data_dir) / n).is_dir()]
+        for n in sorted(set(named) - set(have)):
+            print(f"note: {n} not in {args.data_dir}: skipped (put it there, or pass --data-dir)", flush=True)
+        args.datasets = ",".join(have + ["synthetic-1536", "synthetic-3072"])
 
     core = None
     if not args.no_turboquant:

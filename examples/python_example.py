@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """turboquant from Python: psycopg 3 + numpy.
 
-Creates a table, loads vectors with binary COPY, builds a turboquant index and queries it
-with a numpy array as the parameter.  Run:  python3 examples/python_example.py "dbname=mydb"
-(with no argument, libpq's environment variables PGHOST, PGDATABASE, ... are used).
+Loads vectors with binary COPY into a temporary table of its own (it never touches
+your tables, and is gone when the connection closes), builds a turboquant index and
+queries it with a numpy array as the parameter.  Run:
+
+    python3 examples/python_example.py ["postgresql connection string"]
+
+(with no argument, libpq's defaults and environment variables PGHOST, PGDATABASE, ...
+choose the database; the turboquant extension must be installed in it or creatable).
 """
 import struct
 import sys
@@ -53,28 +58,29 @@ def main(dsn="", n=10_000, dim=128, bits=4):
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS turboquant")
         register_tqvector(conn)
-        conn.execute("DROP TABLE IF EXISTS items")
-        conn.execute(f"CREATE TABLE items (id bigint PRIMARY KEY, embedding tqvector({dim}))")
+        # A temporary table: private to this connection, dropped when it closes.
+        conn.execute(f"CREATE TEMPORARY TABLE example_items (id bigint PRIMARY KEY, embedding tqvector({dim}))")
 
         # Load with binary COPY: fast, and no text formatting of floats.
-        with conn.cursor().copy("COPY items (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        with conn.cursor().copy("COPY example_items (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "tqvector"])
             for i, v in enumerate(vectors):
                 copy.write_row((i, v))
 
-        conn.execute(f"CREATE INDEX ON items USING turboquant (embedding tqvector_cosine_ops) WITH (bits = {bits})")
-        conn.execute("ANALYZE items")
+        conn.execute("CREATE INDEX ON example_items USING turboquant (embedding tqvector_cosine_ops) "
+                     f"WITH (bits = {bits})")
+        conn.execute("ANALYZE example_items")
 
         # Query with a numpy array; turboquant.rerank = candidates re-ranked with exact distances.
         conn.execute("SET turboquant.rerank = 100")
         query = vectors[42] + 0.01 * rng.standard_normal(dim, dtype=np.float32)
-        rows = conn.execute("SELECT id, embedding <=> %s AS distance FROM items "
+        rows = conn.execute("SELECT id, embedding <=> %s AS distance FROM example_items "
                             "ORDER BY embedding <=> %s LIMIT 5", (query, query)).fetchall()
         for id_, distance in rows:
             print(f"{id_:>6}  {distance:.4f}")
 
         # Vectors come back as numpy arrays.
-        v = conn.execute("SELECT embedding FROM items WHERE id = %s", (rows[0][0],)).fetchone()[0]
+        v = conn.execute("SELECT embedding FROM example_items WHERE id = %s", (rows[0][0],)).fetchone()[0]
         print("nearest vector:", v[:4], "...")
         return rows, v
 

@@ -4,8 +4,9 @@
 Loads ../shared/data/npm-use512 (20,000 Universal Sentence Encoder embeddings
 and their texts) into a tqvector table with binary COPY, builds a turboquant
 index at 2 bits, and asks for the packages nearest to a few held-out ones,
-beside the exact answer.  Without the data set it uses seeded synthetic
-vectors instead.  Connects with the usual PG* environment variables (the
+beside the exact answer.  Without the data set (a fresh clone has no
+../shared) it says so first and searches seeded synthetic vectors: it then
+shows only that the index answers like exact search, nothing about meaning.  Connects with the usual PG* environment variables (the
 demo script runs it inside a throwaway cluster).
 """
 import gzip
@@ -44,7 +45,13 @@ def main():
         base, queries = read_fvecs(os.path.join(root, "base.fvecs")), read_fvecs(os.path.join(root, "query.fvecs"))
         texts, qtexts = read_texts(os.path.join(root, "base_texts.jsonl.gz")), read_texts(os.path.join(root, "query_texts.jsonl.gz"))
     else:
-        print(f"(no data set at {root}: using 20,000 synthetic vectors)")
+        print("=" * 78)
+        print(f"NO REAL DATA: the npm-use512 embeddings are not at {root}.")
+        print("This run searches 20,000 RANDOM SYNTHETIC vectors instead: the 'nearest'")
+        print("items below are noise, not meaning; they only show that the index returns")
+        print("what exact search returns.  Set TQ_DATA_DIR to a directory holding")
+        print("npm-use512/ to search real embeddings.")
+        print("=" * 78)
         rng = np.random.default_rng(7)
         base = rng.standard_normal((20000, 512)).astype(np.float32)
         queries = base[:5] + 0.1 * rng.standard_normal((5, 512)).astype(np.float32)

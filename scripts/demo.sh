@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine and runs the demo: a
-# similarity search over real embeddings in a throwaway PostgreSQL cluster.
+# similarity search in a throwaway PostgreSQL cluster, over real npm-package
+# embeddings when $TQ_DATA_DIR (default ../shared/data) holds them, otherwise
+# over synthetic vectors — scripts/demo.py says which, first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""

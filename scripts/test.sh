@@ -1,79 +1,179 @@
 #!/usr/bin/env bash
-# Runs every test of turboquant and ends with one line "N passed, N failed":
-#   1. core unit tests (GoogleTest, no server)
-#   2. pg_regress (sql/, expected/) against a throwaway cluster it starts itself
-#   3. TAP tests (crash recovery, replica, concurrency, filters) as user postgres
-#   4. the benchmark runner's tests (pytest, tiny sizes) against a throwaway cluster
-# Builds and installs the extension first (installing needs root or sudo).
-# Run scripts/setup.sh once before.  Environment: CI=true makes tests that need
-# ../shared/data fail instead of skipping when the data are absent.
+# Runs every test of turboquant.  Each suite prints one line in its own unit,
+#   == unit: 27 passed, 0 failed, 0 skipped (GoogleTest cases)
+# and the last line adds them up:
+#   N passed, N failed, N skipped
+# The suites:
+#   checks   build properties: exported symbols, no C++ exceptions, referenced
+#            documents exist, this script's own log parsers (one per check)
+#   unit     core unit tests (GoogleTest cases, no server); prints the kernel
+#            sets it compared with scalar and those this CPU cannot run
+#   aarch64  the core unit tests cross-compiled for aarch64, run under qemu:
+#            NEON against scalar, codes identical to this machine's
+#            (scripts/test_aarch64.sh; skipped without the toolchain, unless CI=true)
+#   regress  pg_regress (sql/, expected/; one per file) on a throwaway cluster
+#   tap      TAP tests (test/t; one per script, its assertions shown) as postgres
+#   pytest   the benchmark runner's tests (one per test) on a throwaway cluster
+# Builds (with -Werror) and installs the extension first: installing needs
+# root or sudo.  Run scripts/setup.sh once before.
+# Environment: CI=true makes tests that need ../shared/data (or a server, or
+# a toolchain) fail instead of skipping when it is absent (the tests decide);
+# TQ_SUITES="unit regress" runs only those suites.
+#
+# Adding a suite: write a function suite_NAME that runs it, shows what it ran,
+# and ends with `report NAME "what is counted" PASSED FAILED SKIPPED`; then add
+# NAME to SUITES below.  A suite that cannot run at all reports one failure
+# (or, when its prerequisite is legitimately absent, one skip).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+SUITES=(checks unit aarch64 regress tap pytest)
+
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-LOG=$(mktemp -d /tmp/turboquant-test.XXXXXX)
-chmod 755 "$LOG"
 passed=0
 failed=0
+skipped=0
 suites_failed=()
 
-# count PASSED FAILED: adds to the totals
-count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+# report SUITE UNIT PASSED FAILED SKIPPED: prints the suite's line, adds to the totals
+report() {
+	local suite=$1 unit=$2 p=${3:-0} f=${4:-0} s=${5:-0}
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+	[ "$f" -gt 0 ] && suites_failed+=("$suite")
+	echo "== $suite: $p passed, $f failed, $s skipped ($unit)"
+}
 
-make -j2 >"$LOG/build.log" 2>&1 && $SUDO make install >>"$LOG/build.log" 2>&1 || {
-	cat "$LOG/build.log"; echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+# ---- log parsers: each prints "PASSED FAILED SKIPPED" (test/test_parsers.sh) ----
 
-echo "== core unit tests"
-make -j2 unittest >"$LOG/unit.log" 2>&1
-grep -E '^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]|^kernel sets' "$LOG/unit.log" | tail -20
-p=$(grep -oP '^\[  PASSED  \] \K[0-9]+' "$LOG/unit.log" | tail -1)
-f=$(grep -oP '^\[  FAILED  \] \K[0-9]+(?= tests?, listed)' "$LOG/unit.log" | tail -1)
-if [ -z "$p$f" ]; then suites_failed+=(unit); count 0 1; else count "${p:-0}" "${f:-0}"; fi
-[ -n "$f" ] && suites_failed+=(unit)
+# GoogleTest's summary; a run without one (crash, build failure) is one failure.
+parse_gtest() {
+	local log=$1 p f s
+	p=$(grep -oP '^\[  PASSED  \] \K[0-9]+' "$log" | tail -1)
+	f=$(grep -oP '^\[  FAILED  \] \K[0-9]+(?= tests?, listed below)' "$log" | tail -1)
+	s=$(grep -oP '^\[  SKIPPED \] \K[0-9]+' "$log" | tail -1)
+	if [ -z "$p$f" ]; then echo "0 1 0"; else echo "${p:-0} ${f:-0} ${s:-0}"; fi
+}
 
-echo "== core unit tests for aarch64 (cross-compiled, under qemu)"
-bash scripts/test_aarch64.sh >"$LOG/aarch64.log" 2>&1
-rc=$?
-grep -E '^(skipped|reference|kernel sets|codes hash|aarch64|\[  (PASSED|FAILED) )' "$LOG/aarch64.log"
-if [ "$rc" = 77 ]; then skipped=$((${skipped:-0} + 1)); else
-	p=$(grep -oP '^aarch64: \K[0-9]+(?= passed)' "$LOG/aarch64.log" | tail -1)
-	f=$(grep -oP '^aarch64: [0-9]+ passed, \K[0-9]+' "$LOG/aarch64.log" | tail -1)
-	[ "$rc" != 0 ] && { suites_failed+=(aarch64); [ "${f:-0}" = 0 ] && f=1; tail -30 "$LOG/aarch64.log"; }
-	count "${p:-0}" "${f:-0}"
-fi
+# pg_regress: one line per test file, "test NAME ... ok|FAILED|failed (ignored)"
+# (PostgreSQL 15), or "ok N - NAME" / "not ok N - NAME" (TAP style, 16+).
+parse_regress() {
+	local log=$1 p f
+	p=$(grep -cE '^(test |     )?[a-z0-9_]+ +\.\.\. ok|^ok [0-9]+ +[-+] ' "$log")
+	f=$(grep -cE '\.\.\. (FAILED|failed)|^not ok [0-9]+ ' "$log")
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then echo "0 1 0"; else echo "$p $f 0"; fi
+}
 
-echo "== pg_regress"
-rm -f regression.diffs
-pg_virtualenv -t make installcheck >"$LOG/regress.log" 2>&1
-grep -E '^(test |ok |not ok |     )|tests (passed|failed)' "$LOG/regress.log" | grep -v '^ *$' | tail -60
-if grep -qE 'All [0-9]+ tests passed' "$LOG/regress.log"; then
-	count "$(grep -oP 'All \K[0-9]+' "$LOG/regress.log")" 0
-else
-	f=$(grep -oP '\K[0-9]+(?= of [0-9]+ tests failed)' "$LOG/regress.log")
-	n=$(grep -oP '[0-9]+ of \K[0-9]+(?= tests failed)' "$LOG/regress.log")
-	if [ -n "$n" ]; then count $((n - f)) "$f"; else count 0 1; fi
-	suites_failed+=(regress)
+# prove: one line per script, "t/NAME.pl .. ok", "... skipped: why", or a failure.
+parse_prove() {
+	local log=$1 p f s
+	p=$(grep -cE '^t/[^ ]+\.pl \.+ ok$' "$log")
+	s=$(grep -cE '^t/[^ ]+\.pl \.+ skipped' "$log")
+	f=$(grep -E '^t/[^ ]+\.pl \.+' "$log" | grep -cvE '\.+ (ok|skipped)')
+	# a script that died mid-way shows its name alone, then "Dubious"/"Failed"
+	f=$((f + $(grep -cE '^t/[^ ]+\.pl \(Wstat' "$log")))
+	if [ $((p + f + s)) -eq 0 ]; then echo "0 1 0"; else echo "$p $f $s"; fi
+}
+
+# pytest's last line, e.g. "1 failed, 20 passed, 2 skipped, 2 errors in 3.10s":
+# every number counts (errors and unexpected passes as failures).
+parse_pytest() {
+	local log=$1 line p=0 f=0 s=0 n what
+	line=$(grep -E '[0-9]+ (passed|failed|skipped|errors?|xfailed|xpassed|deselected)' "$log" |
+		grep -E ' in [0-9.]+s' | tail -1)
+	[ -z "$line" ] && { echo "0 1 0"; return; }
+	while read -r n what; do
+		case $what in
+			passed) p=$((p + n)) ;;
+			failed | error | errors | xpassed) f=$((f + n)) ;;
+			skipped | xfailed) s=$((s + n)) ;;
+		esac
+	done < <(echo "$line" | grep -oE '[0-9]+ (passed|failed|skipped|errors?|xfailed|xpassed)')
+	echo "$p $f $s"
+}
+
+# ---- suites ----
+
+suite_checks() {
+	local p=0 f=0 c
+	for c in test/check_exports.sh test/check_refs.sh test/test_parsers.sh; do
+		if bash "$c" >"$LOG/$(basename "$c").log" 2>&1; then p=$((p + 1)); else
+			f=$((f + 1)); echo "FAILED: $c"; fi
+		sed 's/^/  /' "$LOG/$(basename "$c").log" | tail -8
+	done
+	report checks "build and repository checks" $p $f 0
+}
+
+suite_unit() {
+	make -j2 WERROR=1 unittest >"$LOG/unit.log" 2>&1
+	grep -E '^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]|^kernel sets' "$LOG/unit.log" | tail -20
+	# shellcheck disable=SC2046
+	report unit "GoogleTest cases" $(parse_gtest "$LOG/unit.log")
+}
+
+suite_aarch64() {
+	bash scripts/test_aarch64.sh >"$LOG/aarch64.log" 2>&1
+	local rc=$?
+	grep -E '^(skipped|reference|kernel sets|codes hash|aarch64 build failed|\[  (PASSED|FAILED) )' "$LOG/aarch64.log"
+	if [ "$rc" = 77 ]; then
+		report aarch64 "cross toolchain or qemu absent" 0 0 1
+		return
+	fi
+	[ "$rc" != 0 ] && tail -30 "$LOG/aarch64.log"
+	# shellcheck disable=SC2046
+	report aarch64 "GoogleTest cases under qemu-aarch64" $(parse_gtest "$LOG/aarch64.log")
+}
+
+suite_regress() {
+	rm -f regression.diffs
+	pg_virtualenv -t make installcheck >"$LOG/regress.log" 2>&1
+	grep -E '^(test |ok |not ok |     )|tests (passed|failed)' "$LOG/regress.log" | grep -v '^ *$' | tail -60
 	[ -f regression.diffs ] && head -200 regression.diffs
+	# shellcheck disable=SC2046
+	report regress "pg_regress files" $(parse_regress "$LOG/regress.log")
+}
+
+suite_tap() {
+	local counts
+	make -s tapcheck >"$LOG/tap.log" 2>&1 || true
+	grep -E '^(t/|All tests|Files=|Result:|Failed|not ok)' "$LOG/tap.log" | tail -30
+	counts=$(parse_prove "$LOG/tap.log")
+	[ "${counts#* }" != "0 0" ] && tail -80 "$LOG/tap.log"
+	# shellcheck disable=SC2086
+	report tap "TAP scripts; $(grep -oP 'Tests=\K[0-9]+' "$LOG/tap.log" | tail -1) assertions" $counts
+}
+
+suite_pytest() {
+	pg_virtualenv -t python3 -m pytest -q -rs -p no:cacheprovider test/bench >"$LOG/pytest.log" 2>&1
+	local rc=$? counts
+	tail -15 "$LOG/pytest.log"
+	counts=$(parse_pytest "$LOG/pytest.log")
+	# a non-zero exit with no failure counted (collection error, crash) is one failure
+	if [ "$rc" != 0 ] && [ "$(echo "$counts" | cut -d' ' -f2)" = 0 ]; then
+		counts="$(echo "$counts" | cut -d' ' -f1) 1 $(echo "$counts" | cut -d' ' -f3)"
+	fi
+	# shellcheck disable=SC2086
+	report pytest "pytest tests" $counts
+}
+
+# Sourced by test/test_parsers.sh for the parsers alone.
+[ "${TQ_TEST_SH_LIB:-}" = 1 ] && return 0
+
+LOG=$(mktemp -d /tmp/turboquant-test.XXXXXX)
+chmod 755 "$LOG"
+
+if ! { make -j2 WERROR=1 >"$LOG/build.log" 2>&1 && $SUDO make install >>"$LOG/build.log" 2>&1; }; then
+	cat "$LOG/build.log"; echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1
 fi
 
-echo "== TAP"
-if make -s tapcheck >"$LOG/tap.log" 2>&1; then ok=1; else ok=0; fi
-grep -E '^(t/|test/|All tests|Files=|Result:|Failed|not ok)' "$LOG/tap.log" | tail -30
-n=$(grep -oP 'Tests=\K[0-9]+' "$LOG/tap.log" | tail -1)
-if [ "$ok" = 1 ] && [ -n "$n" ]; then count "$n" 0; else
-	count 0 1; suites_failed+=(tap); tail -80 "$LOG/tap.log"; fi
-
-echo "== benchmark runner tests"
-pg_virtualenv -t python3 -m pytest -q -p no:cacheprovider test/bench >"$LOG/pytest.log" 2>&1
-rc=$?
-tail -15 "$LOG/pytest.log"
-p=$(grep -oP '\b\K[0-9]+(?= passed)' "$LOG/pytest.log" | tail -1)
-f=$(grep -oP '\b\K[0-9]+(?= (failed|error))' "$LOG/pytest.log" | tail -1)
-if [ "$rc" != 0 ]; then suites_failed+=(bench); [ -z "$f" ] && f=1; fi
-count "${p:-0}" "${f:-0}"
+for s in ${TQ_SUITES:-${SUITES[*]}}; do
+	echo "== $s"
+	"suite_$s"
+done
 
 echo "logs: $LOG"
 [ ${#suites_failed[@]} -gt 0 ] && echo "failed suites: ${suites_failed[*]}"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ ${#suites_failed[@]} -eq 0 ]
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -5,9 +5,11 @@
  * C++ standard headers (port.h redefines printf and friends).  Glue files
  * include the core (src/core/...) first, then this header.
  *
- * The boundary rules:
- *  - no C++ exception may unwind into a PostgreSQL frame: the core is
- *    noexcept and glue calls nothing that throws (it allocates with palloc);
+ * The boundary rules (docs/design.md):
+ *  - no C++ exception may unwind into a PostgreSQL frame: the extension is
+ *    built with -fno-exceptions (one core file excepted, which catches what
+ *    Eigen throws behind a noexcept boundary), the core is noexcept, and glue
+ *    allocates with palloc;
  *  - no ereport(ERROR) may longjmp over a live C++ object with a destructor:
  *    glue keeps its data in palloc'd memory and plain structs.
  */
@@ -18,6 +20,17 @@
 
 /* The core first: it must not see PostgreSQL's macros (it checks). */
 #include "core/turboquant.h"
+
+/*
+ * The library is built with -fvisibility=hidden (Makefile).  PostgreSQL 15
+ * defines PGDLLEXPORT as nothing on ELF platforms; defined here first, it
+ * exports exactly what PostgreSQL looks up by name: the functions declared
+ * with PG_FUNCTION_INFO_V1 (and their pg_finfo_ records), Pg_magic_func
+ * (PG_MODULE_MAGIC) and _PG_init.  test/check_exports.sh verifies the list.
+ */
+#if !defined(PGDLLEXPORT) && defined(__GNUC__)
+#define PGDLLEXPORT __attribute__((visibility("default")))
+#endif
 
 extern "C" {
 #include "postgres.h"
@@ -47,11 +60,15 @@ TqPallocAligned(Size size, Size align)
 	return (void *) TYPEALIGN(align, p);
 }
 
-/* C-linkage SQL-callable function: use in place of PG_FUNCTION_INFO_V1 + definition. */
+/*
+ * C-linkage SQL-callable function: use in place of PG_FUNCTION_INFO_V1 +
+ * definition.  PostgreSQL 15's PG_FUNCTION_INFO_V1 exports only the
+ * pg_finfo_ record; the function itself is exported here.
+ */
 #define TQ_FUNCTION(name)                 \
 	extern "C" {                          \
 	PG_FUNCTION_INFO_V1(name);            \
 	}                                     \
-	extern "C" Datum name(PG_FUNCTION_ARGS)
+	extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS)
 
 #endif /* TQ_PG_H */

@@ -487,7 +487,8 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 		TqScanAlloc(so, TqGetCache(scan->indexRelation, &meta));
 		if (so->query)
 		{
-			TqCheckVectorDims(meta.dims, so->query->dim);
+			/* the operator's own message: the plan must not change the error */
+			TqCheckDimsMatch((int) meta.dims, so->query->dim);
 			turboquant::PrepareQuery(so->cache->qz, so->metric, so->query->x, so->lut,
 									 so->scratch);
 		}

@@ -53,14 +53,25 @@ TqVectorNew(int dim)
 	return v;
 }
 
+/*
+ * The one dimension-mismatch error, whatever raises it: the operators, the
+ * aggregates and the index scan (a query vector of the wrong dimension gets
+ * the same message through the index as through a sequential scan).
+ */
+void
+TqCheckDimsMatch(int a, int b)
+{
+	if (a != b)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different tqvector dimensions %d and %d", a, b)));
+}
+
 /* Errors (ERRCODE_DATA_EXCEPTION) unless a and b have the same dimension. */
 void
 TqVectorCheckDims(const TqVector *a, const TqVector *b)
 {
-	if (a->dim != b->dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different tqvector dimensions %d and %d", a->dim, b->dim)));
+	TqCheckDimsMatch(a->dim, b->dim);
 }
 
 /* Errors unless dim is an allowed number of dimensions. */

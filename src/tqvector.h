@@ -32,6 +32,8 @@ typedef struct TqVector
 TqVector   *TqVectorNew(int dim);
 /* Errors (ERRCODE_DATA_EXCEPTION) unless a and b have the same dimension. */
 void		TqVectorCheckDims(const TqVector *a, const TqVector *b);
+/* The same error for two dimensions (column's first, as in `col <-> query`). */
+void		TqCheckDimsMatch(int a, int b);
 /* Errors unless 1 <= dim <= TQ_VECTOR_MAX_DIM (22000 / 54000). */
 void		TqVectorCheckDim(int dim);
 /* Errors (22000) unless typmod is negative (none) or equals dim. */
@@ -45,11 +47,13 @@ void		TqVectorCheckElement(float value);
  * operators and the index's re-ranking call the very same machine code, so
  * an index scan returns exactly the values the operators compute.
  */
+#pragma GCC visibility push(hidden)	/* their ifunc symbols too (target_clones) */
 float		TqL2SquaredF(const float *a, const float *b, int n);
 float		TqDotF(const float *a, const float *b, int n);
 double		TqL1Distance(const float *a, const float *b, int n);
 double		TqL2NormD(const float *a, int n);
 double		TqCosineDistance(const float *a, const float *b, int n);
+#pragma GCC visibility pop
 
 /* <-> */
 static inline double

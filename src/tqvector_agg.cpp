@@ -65,10 +65,7 @@ TqStateNew(float8 n, int dim, const float *fx, const float8 *dx)
 static void
 TqCheckStateDims(int a, int b)
 {
-	if (a != b)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different tqvector dimensions %d and %d", a, b)));
+	TqCheckDimsMatch(a, b);
 }
 
 /* Transition function: adds one vector to the state. */

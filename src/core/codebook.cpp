@@ -19,7 +19,7 @@
  */
 #include <cmath>
 #include <cstring>
-#include <mutex>
+#include <pthread.h>
 
 #include "scan_internal.h"
 
@@ -37,7 +37,8 @@ struct MemoEntry {
 
 MemoEntry g_memo[kMemoSlots];
 int g_memo_next = 0;
-std::mutex g_memo_mutex;
+/* pthread, not std::mutex: locking reports failure as a value, never by throwing */
+pthread_mutex_t g_memo_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 /* Prefix moments of the density over the grid, for one dim. */
 struct Moments {
@@ -241,26 +242,25 @@ GetCodebook(uint32_t dim, int bits, Codebook *out) noexcept
 		return false;
 	/* Below 3 dims the density is not integrable as written; treat as 3 (uniform). */
 	uint32_t d = dim < 3 ? 3 : dim;
-	try {
-		std::lock_guard<std::mutex> guard(g_memo_mutex);
-		for (int i = 0; i < kMemoSlots; i++) {
-			if (g_memo[i].used && g_memo[i].cb.dim == dim && g_memo[i].cb.bits == bits) {
-				*out = g_memo[i].cb;
-				return true;
-			}
-		}
-		Codebook cb;
-		ComputeCodebook(d, bits, &cb);
-		cb.dim = dim;
-		MemoEntry &slot = g_memo[g_memo_next];
-		g_memo_next = (g_memo_next + 1) % kMemoSlots;
-		slot.used = true;
-		slot.cb = cb;
-		*out = cb;
-		return true;
-	} catch (...) {
+	if (pthread_mutex_lock(&g_memo_mutex) != 0)
 		return false;
+	for (int i = 0; i < kMemoSlots; i++) {
+		if (g_memo[i].used && g_memo[i].cb.dim == dim && g_memo[i].cb.bits == bits) {
+			*out = g_memo[i].cb;
+			pthread_mutex_unlock(&g_memo_mutex);
+			return true;
+		}
 	}
+	Codebook cb;
+	ComputeCodebook(d, bits, &cb);
+	cb.dim = dim;
+	MemoEntry &slot = g_memo[g_memo_next];
+	g_memo_next = (g_memo_next + 1) % kMemoSlots;
+	slot.used = true;
+	slot.cb = cb;
+	*out = cb;
+	pthread_mutex_unlock(&g_memo_mutex);
+	return true;
 }
 
 } /* namespace turboquant */

@@ -186,6 +186,13 @@ PermuteSignInverse(const Quantizer *qz, int round, const float *src, float *dst)
  * results are bit-identical to Rotate's.
  */
 typedef float Lanes __attribute__((vector_size(4 * kRotateLanes)));
+/*
+ * GCC warns that passing 32-byte vectors by value changes the ABI without
+ * AVX; these helpers are internal and inlined, so no ABI is involved.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 inline Lanes
 LoadLanes(const float *p)

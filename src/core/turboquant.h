@@ -8,7 +8,7 @@
  * in a relcache memory context and never run a C++ destructor.  Every function
  * here is noexcept: nothing throws across this boundary.
  *
- * Pipeline (DESIGN.md):
+ * Pipeline (docs/design.md):
  *   encode:  x -> (norm = |x|, u = x/|x|) -> r = R u (padded) -> Lloyd-Max codes
  *            per coordinate -> factor (per-vector correction) -> packed into a
  *            32-vector block at a slot.

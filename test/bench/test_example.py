@@ -39,3 +39,36 @@ def test_tqvector_binary_round_trip(pg_dsn):
         assert conn.execute("SELECT %s::text", (a,)).fetchone()[0] == "[1.5,-2.25,3e-07,0]"
         np.testing.assert_array_equal(conn.execute("SELECT %s", (a,)).fetchone()[0], a)
         np.testing.assert_array_equal(conn.execute("SELECT %s", (a,), binary=True).fetchone()[0], a)
+
+
+def test_readme_shows_the_tested_example():
+    """The README's Python block is this very file, so what users copy is what runs here."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("### From Python")
+    block = readme[readme.index("```python\n", start) + len("```python\n"):]
+    block = block[:block.index("```\n")]
+    assert block == (ROOT / "examples" / "python_example.py").read_text()
+
+
+def test_example_leaves_users_tables_alone(pg_dsn):
+    """A user's own `items` table (the README's Getting started creates one) survives the example, twice."""
+    if extension_state(pg_dsn, "turboquant") is None or not has_am(pg_dsn, "turboquant"):
+        unavailable("the turboquant extension with its index access method is not installed in the test server")
+    import psycopg
+
+    mod = load_example()
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        # an `items` table already there is someone's: only watch it, never create or drop it
+        ours = conn.execute("SELECT to_regclass('items') IS NULL").fetchone()[0]
+        if ours:
+            conn.execute("CREATE TABLE items (id int, note text)")
+            conn.execute("INSERT INTO items VALUES (1, 'mine')")
+        before = conn.execute("SELECT count(*) FROM items").fetchone()[0]
+        try:
+            for _ in range(2):
+                mod.main(pg_dsn, n=300, dim=8)
+            assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == before
+            assert conn.execute("SELECT to_regclass('example_items')").fetchone()[0] is None
+        finally:
+            if ours:
+                conn.execute("DROP TABLE items")

@@ -254,8 +254,9 @@ TEST(Rotation, AdversarialInputsLookGaussian)
 				EXPECT_LT(ks, crit) << "dim " << dim << " input " << k << " seed " << seed;
 				EXPECT_NEAR(kurt, 3.0, 0.6) << "dim " << dim << " input " << k;
 				/* Negative control: the raw inputs (except the constant one) fail. */
-				if (k != 2)
+				if (k != 2) {
 					EXPECT_GT(KsGauss(raw), crit) << "control " << k;
+				}
 			}
 		}
 	}

@@ -222,8 +222,9 @@ TEST(Scan, AllSetsEqualScalar)
 	std::printf("kernel sets ran against scalar: %s; not run (this CPU or build lacks them): %s\n",
 				ran.c_str(), SetList(false).c_str());
 	for (int set = 0; set < KernelSetCount(); set++)
-		if (KernelSetRuns(set) && set != scalar)
+		if (KernelSetRuns(set) && set != scalar) {
 			EXPECT_GT(compared[set], 0) << KernelSetName(set);
+		}
 }
 
 /* Scanning a block in pieces at arbitrary chunk boundaries adds up to the whole. */
@@ -345,8 +346,9 @@ TEST(Scan, KernelSetDispatch)
 	for (int i = 0; i < BestKernelSet(); i++)
 		EXPECT_FALSE(KernelSetRuns(i)) << KernelSetName(i);
 	for (int i = 0; i < KernelSetCount(); i++)
-		if (!KernelSetRuns(i))
+		if (!KernelSetRuns(i)) {
 			EXPECT_FALSE(SetKernelSet(i)) << KernelSetName(i);
+		}
 #if defined(__x86_64__)
 	/* The CPU flags and the table agree. */
 	EXPECT_EQ(KernelSetRuns(FindKernelSet("avx2")), (bool) __builtin_cpu_supports("avx2"));
@@ -407,8 +409,9 @@ TEST(Encode, SameCodesOnEveryPlatform)
 	std::snprintf(hex, sizeof(hex), "%016llx", (unsigned long long) h);
 	std::printf("codes hash: %s\n", hex);
 	const char *want = std::getenv("TQ_EXPECT_CODES_HASH");
-	if (want != nullptr && want[0] != '\0')
+	if (want != nullptr && want[0] != '\0') {
 		EXPECT_STREQ(hex, want) << "codes differ from the reference platform's";
+	}
 }
 
 /* EncodeBatch equals Encode vector by vector; PackBlock equals PackSlot into a zeroed block. */
@@ -457,4 +460,33 @@ TEST(Encode, BatchAndPackBlockEqualOneByOne)
 					<< "bits " << bits << " dim " << dim << " n " << n;
 			}
 		}
+}
+
+/*
+ * A lookup table whose metric is no Metric enumerator (never made by
+ * PrepareQuery) gives NaN estimates, which rank last: it used to fall through
+ * to the inner-product formula and rank plausibly.
+ */
+TEST(Scan, UnknownMetricIsNotInnerProduct)
+{
+	Qz qz(64, 4);
+	const Layout &l = qz.L();
+	std::vector<float> q(64, 0.5f), scratch(ScratchFloats(qz.q));
+	AlignedBuf lut(QueryLutSize(qz.q)), block(l.block_bytes);
+	PrepareQuery(qz.q, Metric::kInnerProduct, q.data(), lut.p, scratch.data());
+	uint32_t acc[kBlockVectors] = {0};
+	ScanChunks(lut.p, block.p, 0, l.n_chunks, acc);
+	double norms[kBlockVectors], out[kBlockVectors];
+	float factors[kBlockVectors];
+	for (uint32_t s = 0; s < kBlockVectors; s++) {
+		norms[s] = 1.0;
+		factors[s] = 1.0f;
+	}
+	EstimateDistances(lut.p, acc, norms, factors, out);
+	for (double v : out)
+		ASSERT_TRUE(std::isfinite(v));
+	reinterpret_cast<LutHeader *>(lut.p)->metric = 7;
+	EstimateDistances(lut.p, acc, norms, factors, out);
+	for (double v : out)
+		EXPECT_TRUE(std::isnan(v)) << v;
 }
