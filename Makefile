@@ -1,7 +1,9 @@
 # turboquant — built with PGXS.  `make && make install`, then see scripts/test.sh.
-EXTENSION = turboquant
+EXTENSION = turboquant turboquant_pgvector
 MODULE_big = turboquant
 DATA_built = turboquant--0.1.0.sql
+# The companion extension for pgvector's types (its C functions are in turboquant.so).
+DATA = src/turboquant_pgvector--0.1.0.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 GLUE_SRCS = $(sort $(wildcard src/*.cpp))
@@ -77,6 +79,14 @@ CORE_OBJS = $(CORE_SRCS:.cpp=.o)
 test/core/tq_core_tests: $(CORE_TEST_SRCS) $(CORE_OBJS) $(HEADERS)
 	$(CXX) $(TQ_CXXFLAGS) $(EIGEN_CFLAGS) -g -o $@ $(CORE_TEST_SRCS) $(CORE_OBJS) $(GTEST_LIBS) -lm
 
+# ---- the companion extension's tests: need pgvector installed ----
+PGVECTOR_REGRESS = $(basename $(notdir $(sort $(wildcard test/pgvector/sql/*.sql))))
+.PHONY: installcheck-pgvector
+installcheck-pgvector:
+	$(pg_regress_installcheck) --inputdir=test/pgvector --outputdir=test/pgvector \
+		--load-extension=vector --load-extension=turboquant \
+		--load-extension=turboquant_pgvector $(PGVECTOR_REGRESS)
+
 .PHONY: unittest bench-kernels
 unittest: test/core/tq_core_tests
 	./test/core/tq_core_tests
@@ -92,6 +102,14 @@ bench/kernel_bench: bench/kernel_bench.cpp $(CORE_OBJS) $(HEADERS)
 bench-kernels: bench/kernel_bench
 	./bench/kernel_bench
 
+# k-means init, inner-product list rule, residual vs direct codes (docs/benchmark.md).
+bench/partition_bench: bench/partition_bench.cpp test/core/test_util.cpp $(CORE_OBJS) $(HEADERS)
+	$(CXX) $(TQ_CXXFLAGS) -o $@ bench/partition_bench.cpp test/core/test_util.cpp $(CORE_OBJS) -lm
+
+.PHONY: bench-partitions
+bench-partitions: bench/partition_bench
+	./bench/partition_bench $${TQ_DATA_DIR:-../shared/data}
+
 # Core scan vs FAISS IndexPQFastScan (docs/benchmark.md): per kernel set, single query,
 # synthetic data (no private data needed); bench/Makefile builds the C shim.
 # bench/kernel_bench.py compares quality and QPS on real sets.
@@ -102,7 +120,7 @@ bench-faiss:
 
 clean: clean-tq
 clean-tq:
-	rm -f test/core/tq_core_tests bench/kernel_bench
+	rm -f test/core/tq_core_tests bench/kernel_bench bench/partition_bench
 	$(MAKE) -C bench clean
 	rm -rf tmp_check build
 

@@ -5,8 +5,11 @@
  */
 #include "tqindex.h"
 
+#include <cmath>
+
 extern "C" {
 #include "access/amvalidate.h"
+#include "access/genam.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_language.h"
@@ -22,11 +25,44 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/selfuncs.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/catcache.h"
 }
 
-int			tq_rerank = TQ_DEFAULT_RERANK;
+int			tq_rerank = TQ_RERANK_AUTO;
+int			tq_probes = TQ_PROBES_AUTO;
+
+/*
+ * Candidates re-ranked per pass: the setting, or by default by the codes'
+ * bits — 4-bit estimates rank the true neighbours near the top, 2-bit ones
+ * need several times more candidates for the same recall (measured on the
+ * real sets, README "Performance and tuning").
+ */
+int
+TqRerank(int bits)
+{
+	if (tq_rerank >= 0)
+		return tq_rerank;
+	return bits >= 4 ? 40 : bits == 3 ? 80 : 200;
+}
+
+/*
+ * Lists probed first: the setting, or by default the larger of 12 (recall@10
+ * >= 0.95 on the real sets at the default lists) and sqrt(lists) (the share
+ * of lists a query needs falls slowly as lists grow).
+ */
+uint32
+TqProbes(uint32 n_lists)
+{
+	uint32		p;
+
+	if (tq_probes > 0)
+		p = (uint32) tq_probes;
+	else
+		p = Max((uint32) TQ_MIN_AUTO_PROBES, (uint32) ceil(sqrt((double) n_lists)));
+	return Max(1, Min(p, n_lists));
+}
 static int	tq_simd = -1;			/* a kernel set index, -1 = auto */
 static char *tq_simd_available = NULL;
 static relopt_kind tq_relopt_kind;
@@ -75,11 +111,22 @@ TqIndexInit(void)
 					  TQ_DEFAULT_BITS, TQ_MIN_BITS, TQ_MAX_BITS, AccessExclusiveLock);
 	add_int_reloption(tq_relopt_kind, "seed", "Seed of the random rotation",
 					  TQ_DEFAULT_SEED, 0, PG_INT32_MAX, AccessExclusiveLock);
+	add_int_reloption(tq_relopt_kind, "lists",
+					  "Number of lists (0 = flat; -1 = chosen from the table size at build)",
+					  TQ_LISTS_AUTO, TQ_LISTS_AUTO, TQ_MAX_LISTS, AccessExclusiveLock);
 
 	DefineCustomIntVariable("turboquant.rerank",
 							"Candidates re-ranked with exact distances per scan pass.",
+							"-1 (default) chooses by the index's bits: 40 at 4 bits, 80 at 3, 200 at 2; "
 							"0 returns rows in approximate order without reading the table.",
-							&tq_rerank, TQ_DEFAULT_RERANK, 0, TQ_MAX_RERANK,
+							&tq_rerank, TQ_RERANK_AUTO, TQ_RERANK_AUTO, TQ_MAX_RERANK,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("turboquant.probes",
+							"Lists scanned per query by a partitioned index.",
+							"0 (default) probes the larger of 12 and sqrt(lists).  More lists: higher "
+							"recall, slower queries.  Filtered queries continue into further lists "
+							"until they have their rows.",
+							&tq_probes, TQ_PROBES_AUTO, 0, TQ_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	/*
 	 * The kernel sets come from the core's table.  The boot value is the set
@@ -115,20 +162,40 @@ tqoptions(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"bits", RELOPT_TYPE_INT, offsetof(TqOptions, bits)},
 		{"seed", RELOPT_TYPE_INT, offsetof(TqOptions, seed)},
+		{"lists", RELOPT_TYPE_INT, offsetof(TqOptions, lists)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, tq_relopt_kind,
 									  sizeof(TqOptions), tab, lengthof(tab));
 }
 
+/* An index's lists and bits, from its metapage (1 list, default bits when empty). */
+static void
+TqCostMeta(Oid indexoid, uint32 *lists, int *bits)
+{
+	Relation	index = index_open(indexoid, NoLock);
+
+	*lists = 1;
+	*bits = TqIndexBits(index);
+	if (RelationGetNumberOfBlocks(index) > 0)
+	{
+		TqMetaPageData meta = TqReadMeta(index);
+
+		*lists = meta.n_lists;
+		*bits = meta.bits;
+	}
+	index_close(index, NoLock);
+}
+
 /*
- * amcostestimate.  A scan reads every code page once, in place and in
- * physical order, scoring codes with table lookups: cheaper per page than a
- * sequential scan, which deforms tuples and detoasts vectors (charged at half
- * a sequential page).  Then it fetches `turboquant.rerank` rows from the table
- * and computes their exact distances (the distance functions declare their
- * cost) before the first row comes out; every further row is nearly free.
- * Without ORDER BY the index is useless and must never be chosen.
+ * amcostestimate.  A scan reads the code pages of the `turboquant.probes`
+ * nearest lists (all of a flat index) in place, scoring codes with table
+ * lookups: cheaper per page than a sequential scan, which deforms tuples and
+ * detoasts vectors (charged at half a sequential page), plus one distance per
+ * centroid.  Then it fetches `turboquant.rerank` rows from the table and
+ * computes their exact distances (the distance functions declare their cost)
+ * before the first row comes out; every further row is nearly free.  Without
+ * ORDER BY the index is useless and must never be chosen.
  */
 static void
 tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
@@ -138,9 +205,12 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 {
 	double		pages = Max(path->indexinfo->pages, 1);
 	double		tuples = Max(path->indexinfo->tuples, 1.0);
-	double		rerank = Min((double) tq_rerank, tuples);
+	double		rerank;
 	Cost		distance_cost = 0;
 	Cost		startup;
+	uint32		lists;
+	int			bits;
+	double		fraction;
 	ListCell   *lc;
 
 	*indexCorrelation = 0;
@@ -160,7 +230,12 @@ tqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		cost_qual_eval_node(&qc, (Node *) lfirst(lc), root);
 		distance_cost += qc.per_tuple;
 	}
-	startup = pages * seq_page_cost * 0.5 + tuples * cpu_operator_cost * 0.05 +
+	TqCostMeta(path->indexinfo->indexoid, &lists, &bits);
+	fraction = Min(1.0, (double) TqProbes(lists) / lists);
+	rerank = Min((double) TqRerank(bits), tuples);
+	startup = pages * fraction * seq_page_cost * 0.5 +
+		tuples * fraction * cpu_operator_cost * 0.05 +
+		(lists > 1 ? (double) lists * distance_cost : 0) +
 		rerank * (seq_page_cost + cpu_tuple_cost + distance_cost);
 	*indexStartupCost = startup;
 	*indexTotalCost = startup + tuples * cpu_index_tuple_cost;
@@ -295,9 +370,15 @@ tqbuildphasename(int64 phase)
 	{
 		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
 			return (char *) "initializing";
-		case 2:
-			return (char *) "encoding vectors";
-		case 3:
+		case TQ_PHASE_SAMPLE:
+			return (char *) "sampling";
+		case TQ_PHASE_TRAIN:
+			return (char *) "training";
+		case TQ_PHASE_ASSIGN:
+			return (char *) "assigning and encoding";
+		case TQ_PHASE_WRITE:
+			return (char *) "writing";
+		case TQ_PHASE_WAL:
 			return (char *) "writing WAL";
 		default:
 			return NULL;
@@ -325,7 +406,7 @@ TQ_FUNCTION(tqhandler)
 	amroutine->ampredlocks = false;
 	amroutine->amcanparallel = false;
 	amroutine->amcaninclude = false;
-	amroutine->amusemaintenanceworkmem = false;
+	amroutine->amusemaintenanceworkmem = false;	/* the build uses it, inserts do not */
 	amroutine->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
 	amroutine->amkeytype = InvalidOid;
 

@@ -4,9 +4,17 @@
  *
  * Storage in one picture:
  *
- *   block 0            metapage (TqMetaPageData)
- *   blocks 1..P        stripe 0
- *   blocks P+1..2P     stripe 1   ...
+ *   block 0                  metapage (TqMetaPageData)
+ *   blocks 1..C              centroids of the lists (float32, packed across pages)
+ *   blocks C+1..C+D          list directory (TqListEntry per list)
+ *   blocks B..B+P-1          stripe 0        (B = first stripe block, in the metapage)
+ *   blocks B+P..B+2P-1       stripe 1   ...
+ *
+ * The index is partitioned into lists (IVF): a vector lives in the list of
+ * its nearest centroid, and a list is a chain of stripes (head to tail in
+ * ascending stripe number, linked through the stripes' first pages).  A flat
+ * index is the one-list case: no centroids, one directory entry, every
+ * stripe in the one chain.
  *
  * A stripe holds G groups of 32 vectors (the scan kernel's block) on P
  * consecutive pages.  Its first page starts with G group headers (which slots
@@ -19,9 +27,9 @@
  * to pack pages as full as possible, so the index is close to
  * bits/32 of the raw float32 size plus TIDs.
  *
- * Stripe s is always at blocks 1 + s*P .. s*P + P: no pointers to follow, the
- * scan reads pages in physical order, and a stripe whose creation crashed
- * before the metapage counted it is simply initialised again by the next one.
+ * Stripe s is always at blocks B + s*P .. B + s*P + P - 1 (TqStripeBlock is the
+ * one place that knows it): a stripe whose creation crashed before the
+ * metapage counted it is simply initialised again by the next one.
  */
 #ifndef TQINDEX_H
 #define TQINDEX_H
@@ -50,26 +58,47 @@ extern "C" {
  * rather than read as garbage.
  *   1  first release (float norms)
  *   2  norms stored as double; metapage without implicit padding
+ *   3  lists: centroid pages, a list directory, stripes chained per list
+ *      (list and next stripe in a 16-byte special space), stripes after them
  */
-#define TQ_FORMAT_VERSION	2
+#define TQ_FORMAT_VERSION	3
 #define TQ_PAGE_ID			0xFF91		/* last 2 bytes of every page's special space */
 #define TQ_METAPAGE_BLKNO	0
-#define TQ_FIRST_STRIPE_BLKNO 1
+#define TQ_INVALID_STRIPE	0xFFFFFFFFu
 
 /* Option limits and defaults */
 #define TQ_DEFAULT_BITS		4
 #define TQ_MIN_BITS			2
 #define TQ_MAX_BITS			4
 #define TQ_DEFAULT_SEED		0x5451			/* any fixed value; stored in the metapage */
-#define TQ_DEFAULT_RERANK	200
+#define TQ_RERANK_AUTO		(-1)	/* turboquant.rerank default: by bits (TqRerank) */
 #define TQ_MAX_RERANK		100000
 #define TQ_MAX_GROUPS_PER_STRIPE 32
 #define TQ_MAX_PAGES_PER_STRIPE_SOFT 16		/* G > 1 only while P stays this small */
+#define TQ_MAX_PAGES_PER_STRIPE_LISTS 4		/* the same with lists (a tail stripe per list) */
+#define TQ_LISTS_AUTO		(-1)	/* reloption default: lists from the table size */
+#define TQ_MAX_LISTS		32768
+#define TQ_PROBES_AUTO		0		/* turboquant.probes default: by lists (TqProbes) */
+#define TQ_MIN_AUTO_PROBES	12		/* recall@10 >= 0.95 on the real sets (README) */
+#define TQ_KMEANS_ITERATIONS 10
+#define TQ_SAMPLES_PER_LIST	64		/* k-means training sample, at most */
+/* Tables below this many rows get a flat index by default (measured, see README). */
+#define TQ_AUTO_LISTS_MIN_ROWS 20000
+#define TQ_AUTO_ROWS_PER_LIST 500	/* up to 250K rows; sqrt(rows) lists beyond */
+
+/* Build phases in pg_stat_progress_create_index (tqbuildphasename) */
+#define TQ_PHASE_SAMPLE		2
+#define TQ_PHASE_TRAIN		3
+#define TQ_PHASE_ASSIGN		4
+#define TQ_PHASE_WRITE		5
+#define TQ_PHASE_WAL		6
 
 /* Page flags (special space) */
 #define TQ_PAGE_META		(1 << 0)
 #define TQ_PAGE_STRIPE_HEAD	(1 << 1)
 #define TQ_PAGE_STRIPE_CONT	(1 << 2)
+#define TQ_PAGE_CENTROIDS	(1 << 3)
+#define TQ_PAGE_DIRECTORY	(1 << 4)
 
 /* Support procedure 1: returns the opclass's metric (turboquant::Metric). */
 #define TQ_METRIC_PROC		1
@@ -84,6 +113,9 @@ extern "C" {
 typedef struct TqPageOpaqueData
 {
 	uint32		stripe;			/* stripe number (data pages) */
+	uint32		list;			/* list the stripe belongs to (data pages) */
+	uint32		next;			/* next stripe of the list, TQ_INVALID_STRIPE at its tail
+								 * (meaningful on a stripe's first page) */
 	uint16		flags;
 	uint16		page_id;		/* TQ_PAGE_ID, last */
 } TqPageOpaqueData;
@@ -109,9 +141,16 @@ typedef struct TqMetaPageData
 	uint16		metric;			/* turboquant::Metric */
 	uint32		groups_per_stripe;	/* G */
 	uint32		pages_per_stripe;	/* P */
-	uint32		n_stripes;		/* stripes in use; stripe s at 1 + s*P */
+	uint32		n_stripes;		/* stripes in use; stripe s at first_stripe + s*P */
 	uint64		seed;
 	uint64		n_inserted;		/* vectors ever added (informational) */
+	uint64		n_built;		/* vectors indexed by the build (for drift) */
+	uint32		n_lists;		/* 1 = flat */
+	uint32		centroid_blkno; /* first centroid page (n_lists > 1) */
+	uint32		n_centroid_pages;
+	uint32		dir_blkno;		/* first directory page */
+	uint32		n_dir_pages;
+	uint32		first_stripe;	/* block of stripe 0 */
 } TqMetaPageData;
 typedef TqMetaPageData *TqMetaPage;
 
@@ -126,7 +165,14 @@ static_assert(offsetof(TqMetaPageData, pages_per_stripe) == 24, "metapage layout
 static_assert(offsetof(TqMetaPageData, n_stripes) == 28, "metapage layout");
 static_assert(offsetof(TqMetaPageData, seed) == 32, "metapage layout");
 static_assert(offsetof(TqMetaPageData, n_inserted) == 40, "metapage layout");
-static_assert(sizeof(TqMetaPageData) == 48, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_built) == 48, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_lists) == 56, "metapage layout");
+static_assert(offsetof(TqMetaPageData, centroid_blkno) == 60, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_centroid_pages) == 64, "metapage layout");
+static_assert(offsetof(TqMetaPageData, dir_blkno) == 68, "metapage layout");
+static_assert(offsetof(TqMetaPageData, n_dir_pages) == 72, "metapage layout");
+static_assert(offsetof(TqMetaPageData, first_stripe) == 76, "metapage layout");
+static_assert(sizeof(TqMetaPageData) == 80, "metapage layout");
 
 #define TqPageGetMeta(page) ((TqMetaPage) PageGetContents(page))
 
@@ -154,11 +200,34 @@ static_assert(offsetof(TqGroupHeader, factors) == 264, "group header layout");
 static_assert(offsetof(TqGroupHeader, tids) == 392, "group header layout");
 static_assert(sizeof(TqGroupHeader) == 584, "group header layout");
 static_assert(TQ_GROUP_HEADER_SIZE == 584, "group header layout");
-static_assert(sizeof(TqPageOpaqueData) == 8, "page special space layout");
+static_assert(sizeof(TqPageOpaqueData) == 16, "page special space layout");
+static_assert(offsetof(TqPageOpaqueData, page_id) == 14, "page special space layout");
 
-/* Where things are inside a stripe; derived from (layout, G). */
+/* One list's directory entry. */
+typedef struct TqListEntry
+{
+	uint32		head;			/* first stripe, TQ_INVALID_STRIPE when empty */
+	uint32		tail;			/* last stripe: where inserts go */
+	uint32		free_hint;		/* a stripe of the list VACUUM found with free slots */
+	uint32		n_stripes;		/* stripes in the chain */
+	uint32		n_built;		/* vectors the build put in the list */
+	uint32		unused;
+} TqListEntry;
+
+static_assert(sizeof(TqListEntry) == 24, "directory entry is part of the format");
+
+/* Centroid floats and directory entries per page. */
+#define TQ_PAGE_CONTENT_BYTES (TQ_PAGE_DATA_END - MAXALIGN(SizeOfPageHeaderData))
+#define TQ_CENTROID_FLOATS_PER_PAGE (TQ_PAGE_CONTENT_BYTES / sizeof(float))
+#define TQ_LISTS_PER_DIR_PAGE (TQ_PAGE_CONTENT_BYTES / sizeof(TqListEntry))
+
+/*
+ * Where things are inside a stripe, derived from (layout, G), and where
+ * stripes start: everything TqStripeBlock needs.
+ */
 typedef struct TqStripeGeometry
 {
+	uint32		base;			/* block of stripe 0 */
 	uint32		groups;			/* G */
 	uint32		pages;			/* P */
 	uint32		chunk_bytes;
@@ -173,7 +242,26 @@ typedef struct TqOptions
 	int32		vl_len_;
 	int			bits;
 	int			seed;
+	int			lists;			/* TQ_LISTS_AUTO, 0 (flat) or a count */
 } TqOptions;
+
+/*
+ * Each metric's facts the index needs, in one place: how a kernel estimate
+ * becomes the value the operator would report (rerank = 0), and how vectors are
+ * compared with centroids (the core's PartitionMetric: spherical k-means for
+ * cosine).  Re-ranking calls the ORDER BY operator's own function instead,
+ * so an index scan returns exactly what the operator computes.
+ */
+typedef struct TqMetricInfo
+{
+	turboquant::Metric metric;
+	const char *name;
+	double		(*report) (double estimate);
+	/* the metric lists are trained, assigned and ranked with (core's choice) */
+	turboquant::Metric partition;
+} TqMetricInfo;
+
+const TqMetricInfo *TqGetMetricInfo(turboquant::Metric metric);
 
 /*
  * Per-backend, per-index cache in rd_amcache: metapage facts that never
@@ -186,16 +274,23 @@ typedef struct TqIndexCache
 	turboquant::Metric metric;
 	uint64		seed;
 	TqStripeGeometry geo;
+	uint32		n_lists;
+	const TqMetricInfo *mi;
+	float	   *centroids;		/* n_lists x dims (n_lists > 1), same allocation */
 	turboquant::Quantizer *qz;	/* in the same allocation */
 } TqIndexCache;
 
 /* GUCs */
 extern int	tq_rerank;
+extern int	tq_probes;
+int			TqRerank(int bits);
+uint32		TqProbes(uint32 n_lists);
 
 /* tqutils.cpp */
 void		TqGeometryCompute(const turboquant::Layout *layout, uint32 groups,
 							  TqStripeGeometry *geo);
-void		TqGeometryChoose(const turboquant::Layout *layout, TqStripeGeometry *geo);
+void		TqGeometryChoose(const turboquant::Layout *layout, uint32 max_pages_soft,
+							 TqStripeGeometry *geo);
 uint32		TqPageFirstChunk(const TqStripeGeometry *geo, uint32 page);
 uint32		TqPageChunkCount(const TqStripeGeometry *geo, uint32 page);
 uint32		TqPageDataStart(const TqStripeGeometry *geo, uint32 page);
@@ -203,13 +298,20 @@ uint8	   *TqPageGroupChunks(Page page, const TqStripeGeometry *geo, uint32 pagen
 							  uint32 group);
 TqGroupHeader *TqPageGroupHeader(Page page, uint32 group);
 void		TqInitDataPage(Page page, const TqStripeGeometry *geo, uint32 stripe,
-						   uint32 pageno);
+						   uint32 pageno, uint32 list);
 void		TqInitMetaPage(Page page, const TqMetaPageData *contents);
-TqMetaPageData TqMakeMeta(uint32 dims, int bits, turboquant::Metric metric, uint64 seed);
+void		TqInitPlainPage(Page page, uint16 flags, Size used);
+TqMetaPageData TqMakeMeta(uint32 dims, int bits, turboquant::Metric metric, uint64 seed,
+						  uint32 n_lists);
 Buffer		TqExtendTo(Relation index, BlockNumber expect);
-void		TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags);
+void		TqPageError(Page page, Relation index, BlockNumber blkno);
+void		TqReadDirectory(Relation index, const TqMetaPageData *meta, TqListEntry *out);
+BlockNumber TqDirEntryBlock(const TqMetaPageData *meta, uint32 list);
+TqListEntry *TqDirEntry(Page page, uint32 list);
+uint32		TqNearestList(const TqIndexCache *cache, const float *x);
 TqMetaPageData TqReadMeta(Relation index);
 const TqIndexCache *TqGetCache(Relation index, const TqMetaPageData *meta);
+int			TqIndexLists(Relation index);
 TqIndexCache *TqCopyCache(const TqIndexCache *cache, MemoryContext cxt);
 turboquant::Metric TqIndexMetric(Relation index);
 int			TqIndexBits(Relation index);
@@ -218,11 +320,41 @@ uint32		TqIndexTypmodDims(Relation index);
 void		TqCheckVectorDims(uint32 expect, int got);
 void		TqCheckFormat(Relation index, const TqMetaPageData *meta);
 Datum		TqIndexValueToTqvector(Relation index, Datum value);
-inline BlockNumber
+void		TqCheckQueryDims(Relation index, int index_dims, int query_dims);
+
+/* Block of page `page` of stripe `stripe`: the one home of stripe addressing. */
+static inline BlockNumber
 TqStripeBlock(const TqStripeGeometry *geo, uint32 stripe, uint32 page)
 {
-	return TQ_FIRST_STRIPE_BLKNO + stripe * geo->pages + page;
+	return geo->base + stripe * geo->pages + page;
 }
+
+/* The stripe whose first page is `blkno`, or TQ_INVALID_STRIPE. */
+static inline uint32
+TqBlockStripe(const TqStripeGeometry *geo, BlockNumber blkno)
+{
+	if (blkno < geo->base || (blkno - geo->base) % geo->pages != 0)
+		return TQ_INVALID_STRIPE;
+	return (blkno - geo->base) / geo->pages;
+}
+
+/*
+ * Errors unless the page is an initialised turboquant page of one of the
+ * given kinds.  Inline: every page a scan reads goes through it.
+ */
+static inline void
+TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags)
+{
+	const TqPageOpaqueData *opaque = (const TqPageOpaqueData *) ((char *) page + TQ_PAGE_DATA_END);
+
+	if (unlikely(PageIsNew(page) || ((PageHeader) page)->pd_special != TQ_PAGE_DATA_END ||
+				 opaque->page_id != TQ_PAGE_ID || (opaque->flags & expect_flags) == 0))
+		TqPageError(page, index, blkno);
+}
+
+/* tqscan_nulls.cpp: rows with NULL vectors, after every indexed row */
+struct TqNullScan;
+bool		TqScanNextNull(IndexScanDesc scan, TqNullScan **state, MemoryContext cxt);
 
 /* AM callbacks */
 extern "C" {
@@ -239,5 +371,12 @@ void		tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 bool		tqgettuple(IndexScanDesc scan, ScanDirection dir);
 void		tqendscan(IndexScanDesc scan);
 }
+
+/*
+ * The vector an indexed value stands for (tqutils.cpp): the one place build,
+ * insert, scan and the checker read an indexed datum.
+ */
+struct TqVector;
+const struct TqVector *TqIndexDatumVector(Relation index, Datum value);
 
 #endif /* TQINDEX_H */

@@ -1,19 +1,30 @@
 /*
  * tqscan.cpp — ORDER BY embedding <op> $1 over a turboquant index.
  *
- * A scan works in passes.  Each pass scores every code in the index with the
- * query's lookup tables (the core's SIMD kernels, straight from shared
- * buffers, one page locked at a time), keeps the best `batch` candidates that
- * come after the previous pass's last one in (estimate, heap TID) order, fetches
+ * First the lists: the query's distance to every centroid ranks them (core),
+ * and the scan works on a region of that ranking at a time — first the
+ * `turboquant.probes` nearest lists, then, when the executor wants more rows
+ * than those lists hold (a WHERE clause rejected rows, or no LIMIT), the next
+ * ones, each region as large as everything scanned before it, until every
+ * list is done.  A flat index is one list in one region.
+ *
+ * Within a region the scan works in passes.  Each pass scores every code of
+ * the region's lists (walking each list's stripe chain) with the query's
+ * lookup tables (the core's SIMD kernels, straight from shared buffers, one
+ * page locked at a time), keeps the best `batch` candidates that come after
+ * the previous pass's last one in (estimate, heap TID) order, fetches
  * their rows from the table under the scan's snapshot, computes the exact
  * distance with the very function the operator uses, and returns them sorted
  * by it.  When the executor asks for more rows than a pass gave (a WHERE
  * clause rejected some), the next pass takes the following candidates, four
  * times as many each time, so a selective filter costs a few passes, never a
- * short result: the scan ends only when no unseen slot remains.
+ * short result; when a region has no unseen slot left the next region starts,
+ * and the scan ends only when no unseen slot remains in any list — and then
+ * returns the table's rows whose vector is NULL, with a NULL distance, last,
+ * as a sequential scan orders them (tqscan_nulls.cpp).
  *
  * Each pass returns the better half of the rows it knows exactly and holds the
- * rest back to merge with the next pass's candidates, so rows come in exact
+ * rest back to merge with the next pass's (or region's) candidates, so rows come in exact
  * distance order within a pass and usually across passes too (never
  * guaranteed: the index cannot know a lower bound for unseen rows).
  * With turboquant.rerank = 0 nothing is fetched and rows come in estimate order.
@@ -21,7 +32,9 @@
  * Invisible rows are dropped during re-ranking (the executor would drop them
  * anyway).  Slots whose bit was clear when a pass read the stripe's first page
  * are ignored even if an insert fills them while the pass reads on, so
- * half-written codes are never scored.
+ * half-written codes are never scored.  Stripes created after the scan read
+ * the metapage are not visited (chains ascend, so a chain walk stops at the
+ * first one).
  */
 #include "tqindex.h"
 #include "tqvector.h"
@@ -58,9 +71,11 @@ typedef struct TqResult
 
 typedef struct TqScanOpaqueData
 {
+	Relation	index;
 	const TqIndexCache *cache;
 	Metric		metric;
 	MemoryContext scanctx;		/* lives as long as the scan */
+	TqNullScan *nulls;			/* last phase: rows with NULL vectors (tqscan_nulls.cpp) */
 	MemoryContext passctx;		/* reset every pass */
 
 	/* query */
@@ -69,10 +84,20 @@ typedef struct TqScanOpaqueData
 	uint8	   *lut;
 	float	   *scratch;
 
+	/* lists */
+	uint32		n_lists;
+	uint32	   *order;			/* lists, nearest centroid first */
+	float	   *list_dist;
+	uint32	   *heads;			/* each list's first stripe when the scan started */
+	uint32		region_begin;	/* the region being scanned: order[begin .. end) */
+	uint32		region_end;
+	uint64		region_slots;	/* used slots the last pass saw in the region */
+
 	/* pass state */
 	bool		started;
 	bool		exhausted;
 	uint32		n_stripes;		/* stripes when the scan started */
+	uint32		first_batch;
 	uint32		batch;
 	bool		have_bound;
 	double		bound_est;
@@ -95,6 +120,7 @@ typedef struct TqScanOpaqueData
 	double	   *norms;
 	float	   *factors;
 	ItemPointerData *tids;
+	uint32		next_stripe;	/* the stripe's next in its list */
 	uint32	   *acc;
 	double	   *est;
 } TqScanOpaqueData;
@@ -107,6 +133,7 @@ tqbeginscan(Relation index, int nkeys, int norderbys)
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	TqScanOpaque so = (TqScanOpaque) palloc0(sizeof(TqScanOpaqueData));
 
+	so->index = index;
 	so->metric = TqIndexMetric(index);
 	so->scanctx = AllocSetContextCreate(CurrentMemoryContext, "turboquant scan",
 										ALLOCSET_DEFAULT_SIZES);
@@ -130,6 +157,7 @@ tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nord
 		memmove(scan->orderByData, orderbys, norderbys * sizeof(ScanKeyData));
 	so->started = false;
 	so->exhausted = false;
+	so->nulls = NULL;			/* in scanctx; reset below */
 	so->have_bound = false;
 	so->nresults = so->next = so->nheld = 0;
 	MemoryContextReset(so->passctx);
@@ -163,7 +191,8 @@ TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 	uint32		slots = cache->geo.groups * kBlockVectors;
 
 	if (so->cache != NULL && so->cache->dims == cache->dims && so->cache->bits == cache->bits &&
-		so->cache->seed == cache->seed)
+		so->cache->seed == cache->seed && so->cache->n_lists == cache->n_lists &&
+		so->cache->geo.base == cache->geo.base)
 		return;
 	old = MemoryContextSwitchTo(so->scanctx);
 	so->cache = TqCopyCache(cache, so->scanctx);
@@ -176,6 +205,10 @@ TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 	so->tids = (ItemPointerData *) palloc(sizeof(ItemPointerData) * slots);
 	so->acc = (uint32 *) TqPallocAligned(sizeof(uint32) * slots, 64);
 	so->est = (double *) palloc(sizeof(double) * slots);
+	so->n_lists = cache->n_lists;
+	so->order = (uint32 *) palloc(sizeof(uint32) * cache->n_lists);
+	so->list_dist = (float *) palloc(sizeof(float) * cache->n_lists);
+	so->heads = (uint32 *) palloc(sizeof(uint32) * cache->n_lists);
 	MemoryContextSwitchTo(old);
 }
 
@@ -196,6 +229,7 @@ TqScanStripePage(IndexScanDesc scan, TqScanOpaque so, uint32 stripe, uint32 page
 				pageno == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
 	if (pageno == 0)
 	{
+		so->next_stripe = TqPageGetOpaque(page)->next;
 		for (uint32 g = 0; g < geo->groups; g++)
 		{
 			const TqGroupHeader *gh = TqPageGroupHeader(page, g);
@@ -250,9 +284,51 @@ TqAfterBound(TqScanOpaque so, double est, uint64 id)
 		(est == so->bound_est && id > so->bound_id);
 }
 
+/* Scores the stripe just read into acc and offers its slots to topk. */
+static inline void
+TqScanScoreStripe(TqScanOpaque so, turboquant::TopK *topk)
+{
+	const TqStripeGeometry *geo = &so->cache->geo;
+
+	for (uint32 g = 0; g < geo->groups; g++)
+	{
+		uint32		mask = so->used[g];
+		const ItemPointerData *tids = so->tids + g * kBlockVectors;
+
+		if (mask == 0)
+			continue;
+		so->region_slots += __builtin_popcount(mask);
+		if (so->query)
+			turboquant::EstimateDistances(so->lut, so->acc + g * kBlockVectors,
+										  so->norms + g * kBlockVectors,
+										  so->factors + g * kBlockVectors,
+										  so->est + g * kBlockVectors);
+		else
+			memset(so->est + g * kBlockVectors, 0, sizeof(double) * kBlockVectors);
+		while (mask)
+		{
+			uint32		s = __builtin_ctz(mask);
+			double		e = so->est[g * kBlockVectors + s];
+
+			/* estimates are double and cannot overflow; never lose a slot anyway */
+			if (std::isnan(e))
+				e = std::numeric_limits<double>::infinity();
+
+			mask &= mask - 1;
+			if (turboquant::TopKAccepts(topk, e))
+			{
+				uint64		id = TqTidToId(&tids[s]);
+
+				if (TqAfterBound(so, e, id))
+					turboquant::TopKPush(topk, e, id);
+			}
+		}
+	}
+}
+
 /*
- * Scores every slot and keeps the best `so->batch` after the bound, sorted by
- * estimate.  Returns the number kept.
+ * Scores every slot of the region's lists and keeps the best `so->batch`
+ * after the bound, sorted by estimate.  Returns the number kept.
  */
 static uint32
 TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
@@ -262,43 +338,23 @@ TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 	uint64	   *ids = (uint64 *) palloc(sizeof(uint64) * so->batch);
 
 	turboquant::TopKInit(topk, dist, ids, so->batch);
-	for (uint32 stripe = 0; stripe < so->n_stripes; stripe++)
+	so->region_slots = 0;
+	for (uint32 i = so->region_begin; i < so->region_end; i++)
 	{
-		CHECK_FOR_INTERRUPTS();
-		for (uint32 p = 0; p < geo->pages; p++)
-			TqScanStripePage(scan, so, stripe, p);
-		for (uint32 g = 0; g < geo->groups; g++)
+		uint32		stripe = so->heads[so->order[i]];
+
+		/* chains ascend: stripes created after the scan started come last */
+		while (stripe != TQ_INVALID_STRIPE && stripe < so->n_stripes)
 		{
-			uint32		mask = so->used[g];
-			const ItemPointerData *tids = so->tids + g * kBlockVectors;
-
-			if (mask == 0)
-				continue;
-			if (so->query)
-				turboquant::EstimateDistances(so->lut, so->acc + g * kBlockVectors,
-											  so->norms + g * kBlockVectors,
-											  so->factors + g * kBlockVectors,
-											  so->est + g * kBlockVectors);
-			else
-				memset(so->est + g * kBlockVectors, 0, sizeof(double) * kBlockVectors);
-			while (mask)
-			{
-				uint32		s = __builtin_ctz(mask);
-				double		e = so->est[g * kBlockVectors + s];
-
-				/* estimates are double and cannot overflow; never lose a slot anyway */
-				if (std::isnan(e))
-					e = std::numeric_limits<double>::infinity();
-
-				mask &= mask - 1;
-				if (turboquant::TopKAccepts(topk, e))
-				{
-					uint64		id = TqTidToId(&tids[s]);
-
-					if (TqAfterBound(so, e, id))
-						turboquant::TopKPush(topk, e, id);
-				}
-			}
+			CHECK_FOR_INTERRUPTS();
+			for (uint32 p = 0; p < geo->pages; p++)
+				TqScanStripePage(scan, so, stripe, p);
+			TqScanScoreStripe(so, topk);
+			if (so->next_stripe != TQ_INVALID_STRIPE && so->next_stripe <= stripe)
+				ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+								errmsg("index \"%s\" has a list chain out of order at stripe %u",
+									   RelationGetRelationName(scan->indexRelation), stripe)));
+			stripe = so->next_stripe;
 		}
 	}
 	turboquant::TopKSort(topk);
@@ -373,9 +429,22 @@ TqScanInitFetch(IndexScanDesc scan, TqScanOpaque so)
 	MemoryContextSwitchTo(old);
 }
 
+/* Moves on to the next region of lists: as many as all scanned so far. */
+static void
+TqNextRegion(TqScanOpaque so)
+{
+	uint32		done = so->region_end;
+
+	so->region_begin = done;
+	so->region_end = (uint32) Min((uint64) so->n_lists,
+								  (uint64) done + Max(TqProbes(so->n_lists), done));
+	so->have_bound = false;
+	so->batch = so->first_batch;
+}
+
 /*
  * Runs one pass and leaves the rows to return next in so->results.  Returns
- * false when no unseen slot and no held-back row is left.
+ * false when no unseen slot and no held-back row is left in any list.
  *
  * With re-ranking, a pass returns only the better half of what it knows
  * exactly (its own candidates plus the rows held back by the previous pass)
@@ -390,9 +459,8 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 	turboquant::TopK topk;
 	uint32		n;
 	MemoryContext old;
-	bool		rerank = so->query != NULL && tq_rerank > 0;
-	const TqStripeGeometry *geo = &so->cache->geo;
-	uint64		total_slots = (uint64) so->n_stripes * geo->groups * kBlockVectors;
+	bool		rerank = so->query != NULL && TqRerank(so->cache->bits) > 0;
+	bool		region_done;
 	bool		last;
 	int			known;
 
@@ -404,11 +472,20 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 	}
 	if (so->nheld > 0)
 		memcpy(so->held, so->results + so->nresults, sizeof(TqResult) * so->nheld);
-	MemoryContextReset(so->passctx);
-	old = MemoryContextSwitchTo(so->passctx);
-	n = TqScanPass(scan, so, &topk);
-	/* fewer candidates than asked for: every slot has now been seen */
-	last = n < so->batch || so->batch >= total_slots;
+	for (;;)
+	{
+		MemoryContextReset(so->passctx);
+		old = MemoryContextSwitchTo(so->passctx);
+		n = TqScanPass(scan, so, &topk);
+		/* fewer candidates than asked for: every slot of the region has been seen */
+		region_done = n < so->batch;
+		last = region_done && so->region_end >= so->n_lists;
+		if (n > 0 || so->nheld > 0 || last)
+			break;
+		/* an empty region (empty lists): on to the next */
+		MemoryContextSwitchTo(old);
+		TqNextRegion(so);
+	}
 	so->nresults = so->next = 0;
 	if (n == 0 && so->nheld == 0)
 	{
@@ -442,10 +519,8 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 		}
 		else if (so->query == NULL)
 			r->dist = 0.0;
-		else if (so->metric == Metric::kL2)
-			r->dist = sqrt(Max(topk.dist[i], 0.0));
 		else
-			r->dist = topk.dist[i];
+			r->dist = so->cache->mi->report(topk.dist[i]);
 		known++;
 		if ((i & 63) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -462,9 +537,38 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 		}
 	}
 	MemoryContextSwitchTo(old);
-	so->batch = (uint32) Min(Min((uint64) so->batch * TQ_BATCH_GROWTH, total_slots),
-							 (uint64) TQ_MAX_BATCH);
+	if (region_done)
+	{
+		if (!last)
+			TqNextRegion(so);
+	}
+	else
+		so->batch = (uint32) Min(Min((uint64) so->batch * TQ_BATCH_GROWTH,
+									 Max(so->region_slots, (uint64) so->batch)),
+								 (uint64) TQ_MAX_BATCH);
 	return true;
+}
+
+/* Reads the list directory and ranks the lists for the query. */
+static void
+TqScanStartLists(IndexScanDesc scan, TqScanOpaque so, const TqMetaPageData *meta)
+{
+	TqListEntry *dir = (TqListEntry *) palloc(sizeof(TqListEntry) * so->n_lists);
+
+	TqReadDirectory(scan->indexRelation, meta, dir);
+	for (uint32 l = 0; l < so->n_lists; l++)
+	{
+		so->heads[l] = dir[l].head;
+		so->order[l] = l;
+	}
+	pfree(dir);
+	if (so->n_lists > 1 && so->query)
+		turboquant::RankCentroids(so->cache->centroids, so->n_lists, so->cache->dims,
+								  so->cache->mi->partition, so->query->x, so->order,
+								  so->list_dist);
+	so->region_begin = 0;
+	/* ORDER BY NULL: every row ties, no list is nearer than another */
+	so->region_end = so->query ? TqProbes(so->n_lists) : so->n_lists;
 }
 
 /* amgettuple */
@@ -482,30 +586,32 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 		if (meta.dims == 0 || meta.n_stripes == 0)
 		{
 			so->exhausted = true;
-			return false;
+			return TqScanNextNull(scan, &so->nulls, so->passctx);
 		}
 		TqScanAlloc(so, TqGetCache(scan->indexRelation, &meta));
 		if (so->query)
 		{
 			/* the operator's own message: the plan must not change the error */
-			TqCheckDimsMatch((int) meta.dims, so->query->dim);
+			TqCheckQueryDims(scan->indexRelation, (int) meta.dims, so->query->dim);
 			turboquant::PrepareQuery(so->cache->qz, so->metric, so->query->x, so->lut,
 									 so->scratch);
 		}
 		/* later passes see the stripes that existed when the scan started */
 		so->n_stripes = meta.n_stripes;
-		so->batch = so->query && tq_rerank > 0 ? tq_rerank : TQ_APPROX_BATCH;
-		so->batch = (uint32) Min((uint64) so->batch,
-								 (uint64) so->n_stripes * so->cache->geo.groups * kBlockVectors);
+		TqScanStartLists(scan, so, &meta);
+		so->first_batch = so->query && TqRerank(so->cache->bits) > 0 ?
+			TqRerank(so->cache->bits) : TQ_APPROX_BATCH;
+		so->batch = so->first_batch;
 	}
 	while (so->next >= so->nresults)
 	{
+		/* every indexed row returned: rows with NULL vectors come last */
 		if (so->exhausted && so->nheld == 0)
-			return false;
+			return TqScanNextNull(scan, &so->nulls, so->passctx);
 		if (!TqNextBatch(scan, so))
 		{
 			so->exhausted = true;
-			return false;
+			return TqScanNextNull(scan, &so->nulls, so->passctx);
 		}
 	}
 	{

@@ -7,6 +7,7 @@
  * the chooser never changes where an existing index keeps its codes.
  */
 #include "tqindex.h"
+#include "tqvector.h"
 
 extern "C" {
 #include "access/genam.h"
@@ -40,6 +41,7 @@ TqGeometryCompute(const Layout *layout, uint32 groups, TqStripeGeometry *geo)
 	uint32		cap;
 
 	memset(geo, 0, sizeof(*geo));
+	geo->base = 1;
 	geo->groups = groups;
 	geo->chunk_bytes = layout->chunk_bytes;
 	geo->n_chunks = layout->n_chunks;
@@ -55,11 +57,13 @@ TqGeometryCompute(const Layout *layout, uint32 groups, TqStripeGeometry *geo)
 }
 
 /*
- * Picks G to store the most vectors per page; among equals, the smallest G
- * (fewer pages touched per insert, less space held by a small table).
+ * Picks G to store the most vectors per page among stripes of at most
+ * `max_pages_soft` pages (more only when one group needs more); among equals,
+ * the smallest G (fewer pages touched per insert, less space held by a small
+ * table or list).
  */
 void
-TqGeometryChoose(const Layout *layout, TqStripeGeometry *geo)
+TqGeometryChoose(const Layout *layout, uint32 max_pages_soft, TqStripeGeometry *geo)
 {
 	TqStripeGeometry best;
 	TqStripeGeometry cur;
@@ -69,7 +73,7 @@ TqGeometryChoose(const Layout *layout, TqStripeGeometry *geo)
 	if (best.pages == 0)
 		elog(ERROR, "turboquant: a code chunk of %u bytes does not fit a page",
 			 layout->chunk_bytes);
-	max_pages = Max(best.pages, (uint32) TQ_MAX_PAGES_PER_STRIPE_SOFT);
+	max_pages = Max(best.pages, max_pages_soft);
 	for (uint32 g = 2; g <= TQ_MAX_GROUPS_PER_STRIPE; g++)
 	{
 		TqGeometryCompute(layout, g, &cur);
@@ -118,6 +122,19 @@ TqPageGroupHeader(Page page, uint32 group)
 	return (TqGroupHeader *) (PageGetContents(page) + (size_t) group * TQ_GROUP_HEADER_SIZE);
 }
 
+/* Errors for a page TqCheckPage refused, saying why. */
+void
+TqPageError(Page page, Relation index, BlockNumber blkno)
+{
+	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(TqPageOpaqueData)))
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" contains unexpected page at block %u",
+							   RelationGetRelationName(index), blkno)));
+	ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+					errmsg("index \"%s\" has a page of the wrong kind at block %u",
+						   RelationGetRelationName(index), blkno)));
+}
+
 /*
  * Appends block `expect` to the index and returns it exclusively locked.
  * Stripes sit at fixed block numbers, so getting any other block is an error.
@@ -137,9 +154,13 @@ TqExtendTo(Relation index, BlockNumber expect)
 	return buf;
 }
 
-/* Initialises page `pageno` of stripe `stripe`: empty groups, zero codes. */
+/*
+ * Initialises page `pageno` of stripe `stripe` of list `list`: empty groups,
+ * zero codes, no next stripe.
+ */
 void
-TqInitDataPage(Page page, const TqStripeGeometry *geo, uint32 stripe, uint32 pageno)
+TqInitDataPage(Page page, const TqStripeGeometry *geo, uint32 stripe, uint32 pageno,
+			   uint32 list)
 {
 	TqPageOpaque opaque;
 	uint32		end;
@@ -147,6 +168,8 @@ TqInitDataPage(Page page, const TqStripeGeometry *geo, uint32 stripe, uint32 pag
 	PageInit(page, BLCKSZ, sizeof(TqPageOpaqueData));
 	opaque = TqPageGetOpaque(page);
 	opaque->stripe = stripe;
+	opaque->list = list;
+	opaque->next = TQ_INVALID_STRIPE;
 	opaque->flags = pageno == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT;
 	opaque->page_id = TQ_PAGE_ID;
 	if (pageno == 0)
@@ -167,6 +190,20 @@ TqInitDataPage(Page page, const TqStripeGeometry *geo, uint32 stripe, uint32 pag
 	((PageHeader) page)->pd_lower = end;
 }
 
+/* Initialises a centroid or directory page whose first `used` bytes are data. */
+void
+TqInitPlainPage(Page page, uint16 flags, Size used)
+{
+	TqPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(TqPageOpaqueData));
+	opaque = TqPageGetOpaque(page);
+	opaque->flags = flags;
+	opaque->page_id = TQ_PAGE_ID;
+	Assert(used <= TQ_PAGE_CONTENT_BYTES);
+	((PageHeader) page)->pd_lower = MAXALIGN(SizeOfPageHeaderData) + used;
+}
+
 /* Initialises the metapage with the given contents. */
 void
 TqInitMetaPage(Page page, const TqMetaPageData *contents)
@@ -184,20 +221,30 @@ TqInitMetaPage(Page page, const TqMetaPageData *contents)
 }
 
 /*
- * Metapage contents for an index of `dims` dimensions (0 = not known yet):
- * the stripe geometry is chosen here, once, for the index's lifetime.
+ * Metapage contents for an index of `dims` dimensions (0 = not known yet,
+ * then n_lists must be 1) and `n_lists` lists: the stripe geometry and the
+ * block map are chosen here, once, for the index's lifetime.
  */
 TqMetaPageData
-TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
+TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed, uint32 n_lists)
 {
 	TqMetaPageData meta;
 
+	Assert(n_lists >= 1 && (n_lists == 1 || dims > 0));
 	memset(&meta, 0, sizeof(meta));
 	meta.magic = TQ_MAGIC_NUMBER;
 	meta.version = TQ_FORMAT_VERSION;
 	meta.bits = bits;
 	meta.metric = (uint16) metric;
 	meta.seed = seed;
+	meta.n_lists = n_lists;
+	meta.centroid_blkno = TQ_METAPAGE_BLKNO + 1;
+	meta.n_centroid_pages = n_lists > 1 ?
+		(uint32) (((uint64) n_lists * dims + TQ_CENTROID_FLOATS_PER_PAGE - 1) /
+				  TQ_CENTROID_FLOATS_PER_PAGE) : 0;
+	meta.dir_blkno = meta.centroid_blkno + meta.n_centroid_pages;
+	meta.n_dir_pages = (n_lists + TQ_LISTS_PER_DIR_PAGE - 1) / TQ_LISTS_PER_DIR_PAGE;
+	meta.first_stripe = meta.dir_blkno + meta.n_dir_pages;
 	if (dims > 0)
 	{
 		size_t		qsize = turboquant::QuantizerSize(dims, bits);
@@ -213,7 +260,9 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 		if (!turboquant::QuantizerInit(tmp, dims, bits, seed))
 			elog(ERROR, "turboquant: could not build quantizer");
 		const Layout &layout = turboquant::QuantizerLayout((turboquant::Quantizer *) tmp);
-		TqGeometryChoose(&layout, &geo);
+		/* every list keeps a partly filled tail stripe: small stripes waste less */
+		TqGeometryChoose(&layout, n_lists > 1 ? TQ_MAX_PAGES_PER_STRIPE_LISTS :
+						 TQ_MAX_PAGES_PER_STRIPE_SOFT, &geo);
 		meta.dims = dims;
 		meta.padded_dim = layout.padded_dim;
 		meta.groups_per_stripe = geo.groups;
@@ -223,24 +272,10 @@ TqMakeMeta(uint32 dims, int bits, Metric metric, uint64 seed)
 	return meta;
 }
 
-/* Errors unless the page is an initialised turboquant page of the given kind. */
-void
-TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags)
-{
-	TqPageOpaque opaque;
-
-	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(TqPageOpaqueData)))
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" contains unexpected page at block %u",
-							   RelationGetRelationName(index), blkno)));
-	opaque = TqPageGetOpaque(page);
-	if (opaque->page_id != TQ_PAGE_ID || (opaque->flags & expect_flags) == 0)
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" has a page of the wrong kind at block %u",
-							   RelationGetRelationName(index), blkno)));
-}
-
-/* Copies the metapage contents out, checking the magic number. */
+/*
+ * Copies the metapage contents out, checking the magic number and the format
+ * version (before the page kind: the special space of older formats differs).
+ */
 TqMetaPageData
 TqReadMeta(Relation index)
 {
@@ -250,10 +285,23 @@ TqReadMeta(Relation index)
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
+	memset(&meta, 0, sizeof(meta));
+	if (!PageIsNew(page))
+		memcpy(&meta, PageGetContents(page), sizeof(meta));
+	if (meta.magic == TQ_MAGIC_NUMBER && meta.version != TQ_FORMAT_VERSION)
+	{
+		UnlockReleaseBuffer(buf);
+		TqCheckFormat(index, &meta);
+	}
 	TqCheckPage(page, index, TQ_METAPAGE_BLKNO, TQ_PAGE_META);
-	meta = *TqPageGetMeta(page);
 	UnlockReleaseBuffer(buf);
 	TqCheckFormat(index, &meta);
+	if (meta.n_lists < 1 || meta.n_lists > TQ_MAX_LISTS || meta.first_stripe < 2 ||
+		(meta.n_lists > 1 && meta.dims == 0) ||
+		meta.first_stripe != meta.dir_blkno + meta.n_dir_pages)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has an invalid metapage",
+							   RelationGetRelationName(index))));
 	return meta;
 }
 
@@ -278,22 +326,72 @@ TqCheckFormat(Relation index, const TqMetaPageData *meta)
 								quote_identifier(RelationGetRelationName(index)))));
 }
 
+/* Reads the n_lists x dims centroids from their pages into `out`. */
+static void
+TqReadCentroids(Relation index, const TqMetaPageData *meta, float *out)
+{
+	uint64		total = (uint64) meta->n_lists * meta->dims;
+	uint64		done = 0;
+
+	for (uint32 p = 0; p < meta->n_centroid_pages; p++)
+	{
+		BlockNumber blkno = meta->centroid_blkno + p;
+		Buffer		buf = ReadBuffer(index, blkno);
+		Page		page;
+		uint64		n = Min((uint64) TQ_CENTROID_FLOATS_PER_PAGE, total - done);
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		TqCheckPage(page, index, blkno, TQ_PAGE_CENTROIDS);
+		memcpy(out + done, PageGetContents(page), n * sizeof(float));
+		UnlockReleaseBuffer(buf);
+		done += n;
+	}
+	if (done != total)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has too few centroid pages",
+							   RelationGetRelationName(index))));
+}
+
+/* Bytes of a cache for `meta`: header, centroids, then the 64-byte aligned quantizer. */
+static size_t
+TqCacheQuantizerOffset(const TqMetaPageData *meta)
+{
+	size_t		off = MAXALIGN(sizeof(TqIndexCache));
+
+	if (meta->n_lists > 1)
+		off += sizeof(float) * (size_t) meta->n_lists * meta->dims;
+	return off;
+}
+
 /*
- * Returns the backend's cache for this index (quantizer, geometry), building
- * it on first use.  Only valid once the metapage knows the dimension.
+ * Returns the backend's cache for this index (quantizer, geometry,
+ * centroids), building it on first use.  Only valid once the metapage knows
+ * the dimension.  Centroids never change after the build (a REINDEX gives a
+ * new relfilenode, which resets rd_amcache), so caching them is safe.
  */
 const TqIndexCache *
 TqGetCache(Relation index, const TqMetaPageData *meta)
 {
 	TqIndexCache *cache = (TqIndexCache *) index->rd_amcache;
-	size_t		head = sizeof(TqIndexCache);
+	size_t		head = TqCacheQuantizerOffset(meta);
 	size_t		qsize;
 	char	   *mem;
 
+	float	   *centroids = NULL;
+
 	Assert(meta->dims > 0);
 	if (cache != NULL && cache->dims == meta->dims && cache->bits == meta->bits &&
-		cache->seed == meta->seed)
+		cache->seed == meta->seed && cache->n_lists == meta->n_lists &&
+		cache->geo.base == meta->first_stripe)
 		return cache;
+	if (meta->n_lists > 1)
+	{
+		/* read first: an error here must not leave a half-made cache behind */
+		centroids = (float *) palloc_extended(sizeof(float) * (size_t) meta->n_lists * meta->dims,
+											  MCXT_ALLOC_HUGE);
+		TqReadCentroids(index, meta, centroids);
+	}
 	if (cache != NULL)
 	{
 		pfree(cache);
@@ -305,9 +403,10 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 						errmsg("index \"%s\" has unsupported dims %u or bits %u",
 							   RelationGetRelationName(index), meta->dims, meta->bits)));
 	/* one chunk, as rd_amcache must be; the quantizer 64-byte aligned inside */
-	mem = (char *) MemoryContextAlloc(index->rd_indexcxt, head + qsize + 63);
+	mem = (char *) MemoryContextAllocHuge(index->rd_indexcxt, head + qsize + 63);
 	cache = (TqIndexCache *) mem;
 	cache->qz = (turboquant::Quantizer *) TYPEALIGN(64, mem + head);
+	cache->centroids = meta->n_lists > 1 ? (float *) (mem + MAXALIGN(sizeof(TqIndexCache))) : NULL;
 	if (!turboquant::QuantizerInit(cache->qz, meta->dims, meta->bits, meta->seed))
 	{
 		pfree(mem);
@@ -318,8 +417,11 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 	cache->bits = meta->bits;
 	cache->metric = (Metric) meta->metric;
 	cache->seed = meta->seed;
+	cache->n_lists = meta->n_lists;
+	cache->mi = TqGetMetricInfo(cache->metric);
 	TqGeometryCompute(&turboquant::QuantizerLayout(cache->qz), meta->groups_per_stripe,
 					  &cache->geo);
+	cache->geo.base = meta->first_stripe;
 	if (cache->geo.pages != meta->pages_per_stripe)
 	{
 		pfree(mem);
@@ -327,27 +429,124 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 						errmsg("index \"%s\" has inconsistent stripe geometry",
 							   RelationGetRelationName(index))));
 	}
+	if (cache->centroids)
+	{
+		memcpy(cache->centroids, centroids, sizeof(float) * (size_t) meta->n_lists * meta->dims);
+		pfree(centroids);
+	}
 	index->rd_amcache = cache;
 	return cache;
 }
 
 /*
- * A private copy of an index cache (quantizer included) in `cxt`.  rd_amcache
- * is freed whenever the index's relcache entry is rebuilt — which can happen
- * at any heavyweight lock acquisition, e.g. when a build or a scan detoasts a
- * vector — so work that outlives such a moment keeps its own copy.  The
- * quantizer is position independent, so a byte copy is a valid quantizer.
+ * A private copy of an index cache (quantizer and centroids included) in
+ * `cxt`.  rd_amcache is freed whenever the index's relcache entry is rebuilt
+ * — which can happen at any heavyweight lock acquisition, e.g. when a build
+ * or a scan detoasts a vector — so work that outlives such a moment keeps its
+ * own copy.  The quantizer is position independent, so a byte copy is a
+ * valid quantizer.
  */
 TqIndexCache *
 TqCopyCache(const TqIndexCache *cache, MemoryContext cxt)
 {
 	size_t		qsize = turboquant::QuantizerSize(cache->dims, cache->bits);
-	TqIndexCache *copy = (TqIndexCache *) MemoryContextAlloc(cxt, sizeof(TqIndexCache) + qsize + 63);
+	size_t		head = MAXALIGN(sizeof(TqIndexCache));
+	size_t		csize = cache->centroids ? sizeof(float) * (size_t) cache->n_lists * cache->dims : 0;
+	char	   *mem = (char *) MemoryContextAllocHuge(cxt, head + csize + qsize + 63);
+	TqIndexCache *copy = (TqIndexCache *) mem;
 
 	*copy = *cache;
-	copy->qz = (turboquant::Quantizer *) TYPEALIGN(64, (char *) copy + sizeof(TqIndexCache));
+	if (cache->centroids)
+	{
+		copy->centroids = (float *) (mem + head);
+		memcpy(copy->centroids, cache->centroids, csize);
+	}
+	copy->qz = (turboquant::Quantizer *) TYPEALIGN(64, mem + head + csize);
 	memcpy(copy->qz, cache->qz, qsize);
 	return copy;
+}
+
+/* Block of the directory page holding list `list`'s entry. */
+BlockNumber
+TqDirEntryBlock(const TqMetaPageData *meta, uint32 list)
+{
+	return meta->dir_blkno + list / TQ_LISTS_PER_DIR_PAGE;
+}
+
+/* List `list`'s entry on its directory page. */
+TqListEntry *
+TqDirEntry(Page page, uint32 list)
+{
+	return (TqListEntry *) PageGetContents(page) + list % TQ_LISTS_PER_DIR_PAGE;
+}
+
+/* Copies the whole list directory (meta->n_lists entries) into `out`. */
+void
+TqReadDirectory(Relation index, const TqMetaPageData *meta, TqListEntry *out)
+{
+	for (uint32 p = 0; p < meta->n_dir_pages; p++)
+	{
+		BlockNumber blkno = meta->dir_blkno + p;
+		Buffer		buf = ReadBuffer(index, blkno);
+		uint32		first = p * TQ_LISTS_PER_DIR_PAGE;
+		uint32		n = Min((uint32) TQ_LISTS_PER_DIR_PAGE, meta->n_lists - first);
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		TqCheckPage(page, index, blkno, TQ_PAGE_DIRECTORY);
+		memcpy(out + first, PageGetContents(page), sizeof(TqListEntry) * n);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* The list whose centroid is nearest to x (0 for a flat index). */
+uint32
+TqNearestList(const TqIndexCache *cache, const float *x)
+{
+	uint32		list = 0;
+	void	   *scratch;
+
+	if (cache->n_lists <= 1)
+		return 0;
+	scratch = palloc(Max(turboquant::AssignScratchBytes(cache->dims, cache->n_lists), 8));
+	turboquant::AssignNearest(cache->centroids, cache->n_lists, cache->dims, cache->mi->partition,
+							  x, 1, &list, NULL, scratch);
+	pfree(scratch);
+	return list;
+}
+
+static double
+TqReportL2(double est)
+{
+	return sqrt(Max(est, 0.0));
+}
+
+static double
+TqReportAsIs(double est)
+{
+	return est;
+}
+
+/* The metric descriptors, indexed by turboquant::Metric. */
+static TqMetricInfo tq_metrics[] = {
+	{Metric::kL2, "l2", TqReportL2, Metric::kL2},
+	{Metric::kCosine, "cosine", TqReportAsIs, Metric::kCosine},
+	{Metric::kInnerProduct, "inner product", TqReportAsIs, Metric::kInnerProduct},
+};
+
+/* Everything the index needs to know about a metric. */
+const TqMetricInfo *
+TqGetMetricInfo(Metric metric)
+{
+	uint32		m = (uint32) metric;
+
+	if (m >= lengthof(tq_metrics))
+		elog(ERROR, "turboquant: invalid metric %u", m);
+	Assert(tq_metrics[m].metric == metric);
+	/* the core decides how each metric partitions */
+	tq_metrics[m].partition = turboquant::PartitionMetric(metric);
+	return &tq_metrics[m];
 }
 
 /* The opclass's metric, from its support procedure. */
@@ -371,6 +570,15 @@ TqIndexBits(Relation index)
 	return opts ? opts->bits : TQ_DEFAULT_BITS;
 }
 
+/* WITH (lists = ...): TQ_LISTS_AUTO, 0 (flat) or a count. */
+int
+TqIndexLists(Relation index)
+{
+	TqOptions  *opts = (TqOptions *) index->rd_options;
+
+	return opts ? opts->lists : TQ_LISTS_AUTO;
+}
+
 /* WITH (seed = ...) or the default. */
 uint64
 TqIndexSeed(Relation index)
@@ -378,6 +586,13 @@ TqIndexSeed(Relation index)
 	TqOptions  *opts = (TqOptions *) index->rd_options;
 
 	return opts ? (uint64) opts->seed : TQ_DEFAULT_SEED;
+}
+
+/* The vector an indexed value stands for (detoasted in the current context). */
+const TqVector *
+TqIndexDatumVector(Relation index, Datum value)
+{
+	return DatumGetTqVector(TqIndexValueToTqvector(index, value));
 }
 
 /* The column's declared dimension, 0 when it has none. */
@@ -396,6 +611,23 @@ TqCheckVectorDims(uint32 expect, int got)
 	if ((int) expect != got)
 		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
 						errmsg("expected %u dimensions, not %d", expect, got)));
+}
+
+/*
+ * Errors when a query's dimension differs from the index's, in the words of
+ * the column type's own operators ("different halfvec dimensions 3 and 2"
+ * for pgvector's types, as tqvector's TqCheckDimsMatch says for tqvector), so
+ * an index scan fails as a sequential scan would.
+ */
+void
+TqCheckQueryDims(Relation index, int index_dims, int query_dims)
+{
+	if (index_dims != query_dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different %s dimensions %d and %d",
+						format_type_be(TupleDescAttr(index->rd_att, 0)->atttypid),
+						index_dims, query_dims)));
 }
 
 /*

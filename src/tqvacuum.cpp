@@ -4,8 +4,12 @@
  * Only a stripe's first page changes: the bits of slots whose heap TIDs the
  * callback reports dead are cleared (and their TIDs invalidated), one generic
  * WAL record per changed page.  The codes stay where they are, as garbage in
- * free slots; a stripe with free slots is reported to the free space map so
- * inserts fill it before creating new stripes.  Pages are never freed: a
+ * free slots.  Stripes are visited in physical order, whatever their list;
+ * for each list the first stripe (other than its tail, where inserts go
+ * anyway) left with free slots becomes the list's free-space hint in the
+ * directory, so inserts into that list fill it before growing the list.
+ * Space is reused within its list, never across lists, so a vector always
+ * lives in the list of its nearest centroid.  Pages are never freed: a
  * stripe's place is fixed by its number.
  */
 #include "tqindex.h"
@@ -13,8 +17,50 @@
 extern "C" {
 #include "commands/vacuum.h"
 #include "miscadmin.h"
-#include "storage/indexfsm.h"
 #include "utils/rel.h"
+}
+
+/* Lowers each list's free-space hint to the first stripe VACUUM found with room. */
+static void
+TqVacuumSetHints(Relation index, const TqMetaPageData *meta, const uint32 *hint)
+{
+	for (uint32 p = 0; p < meta->n_dir_pages; p++)
+	{
+		BlockNumber blkno = meta->dir_blkno + p;
+		uint32		first = p * TQ_LISTS_PER_DIR_PAGE;
+		uint32		n = Min((uint32) TQ_LISTS_PER_DIR_PAGE, meta->n_lists - first);
+		Buffer		buf;
+		GenericXLogState *state = NULL;
+		Page		page;
+		bool		any = false;
+
+		for (uint32 l = first; l < first + n; l++)
+			any |= hint[l] != TQ_INVALID_STRIPE;
+		if (!any)
+			continue;
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		TqCheckPage(page, index, blkno, TQ_PAGE_DIRECTORY);
+		for (uint32 l = first; l < first + n; l++)
+		{
+			TqListEntry *e = TqDirEntry(page, l);
+
+			if (hint[l] == TQ_INVALID_STRIPE ||
+				(e->free_hint != TQ_INVALID_STRIPE && e->free_hint <= hint[l]))
+				continue;
+			if (state == NULL)
+			{
+				state = GenericXLogStart(index);
+				page = GenericXLogRegisterBuffer(state, buf, 0);
+				e = TqDirEntry(page, l);
+			}
+			e->free_hint = hint[l];
+		}
+		if (state)
+			GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
 }
 
 /* Visits every stripe's first page; with a callback, removes dead TIDs. */
@@ -25,25 +71,42 @@ TqVacuumScan(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	Relation	index = info->index;
 	TqMetaPageData meta = TqReadMeta(index);
 	BufferAccessStrategy bas = info->strategy;
-	uint32		pages = meta.pages_per_stripe;
+	const TqIndexCache *cache;
+	TqStripeGeometry geo;
+	TqListEntry *dir;
+	uint32	   *hint;
 
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	stats->num_index_tuples = 0;
 	if (meta.dims == 0)
 		return;
+	cache = TqGetCache(index, &meta);
+	geo = cache->geo;			/* a copy: rd_amcache may go away */
+	dir = (TqListEntry *) palloc(sizeof(TqListEntry) * meta.n_lists);
+	hint = (uint32 *) palloc(sizeof(uint32) * meta.n_lists);
+	TqReadDirectory(index, &meta, dir);
+	for (uint32 l = 0; l < meta.n_lists; l++)
+		hint[l] = TQ_INVALID_STRIPE;
+
 	for (uint32 stripe = 0; stripe < meta.n_stripes; stripe++)
 	{
-		BlockNumber blkno = TQ_FIRST_STRIPE_BLKNO + stripe * pages;
+		BlockNumber blkno = TqStripeBlock(&geo, stripe, 0);
 		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, bas);
 		GenericXLogState *state = NULL;
 		Page		page;
 		bool		has_free = false;
+		uint32		list;
 
 		vacuum_delay_point();
 		LockBuffer(buf, callback ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		TqCheckPage(page, index, blkno, TQ_PAGE_STRIPE_HEAD);
-		for (uint32 g = 0; g < meta.groups_per_stripe; g++)
+		list = TqPageGetOpaque(page)->list;
+		if (list >= meta.n_lists)
+			ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+							errmsg("index \"%s\" has stripe %u in list %u of %u",
+								   RelationGetRelationName(index), stripe, list, meta.n_lists)));
+		for (uint32 g = 0; g < geo.groups; g++)
 		{
 			TqGroupHeader *gh = TqPageGroupHeader(page, g);
 			uint32		mask = gh->used_mask;
@@ -75,11 +138,11 @@ TqVacuumScan(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		if (state)
 			GenericXLogFinish(state);
 		UnlockReleaseBuffer(buf);
-		/* the last stripe is where inserts go anyway */
-		if (has_free && stripe + 1 < meta.n_stripes)
-			RecordFreeIndexPage(index, blkno);
+		/* the tail is where inserts go anyway; the first stripe with room wins */
+		if (has_free && stripe != dir[list].tail && hint[list] == TQ_INVALID_STRIPE)
+			hint[list] = stripe;
 	}
-	IndexFreeSpaceMapVacuum(index);
+	TqVacuumSetHints(index, &meta, hint);
 }
 
 /* ambulkdelete */

@@ -3,9 +3,13 @@
  * turboquant.
  *
  * Checks every page the metapage accounts for (kind, stripe number, geometry),
- * every used slot (valid heap TID, finite norm and factor), and — with one
+ * the lists (every stripe in exactly one list's chain, chains ascending from
+ * the directory's head to its tail with its stripe count, every page of a
+ * stripe marked with its list, free-space hints inside their list), every
+ * used slot (valid heap TID, finite norm and factor), and — with one
  * pass over the table under an MVCC snapshot — that every row visible to it
- * with a non-NULL vector is indexed exactly once, with the norm of its vector.
+ * with a non-NULL vector is indexed exactly once, with the norm of its vector,
+ * in the list of its nearest centroid (up to float rounding).
  * With verify_codes, each such row's vector is encoded again and its codes,
  * norm and factor must equal the stored ones bit for bit (the idea of
  * amcheck's heapallindexed): torn or misplaced code pages, invisible to
@@ -46,7 +50,9 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
+#include "catalog/pg_authid_d.h"
 #include "catalog/pg_class.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
@@ -60,6 +66,7 @@ typedef struct TqCheckEntry
 {
 	ItemPointerData tid;
 	bool		dup;			/* another entry has the same heap TID */
+	uint32		list;
 	float		factor;
 	double		norm;
 	uint64		code_hash;		/* of the slot's unpacked codes (verify_codes) */
@@ -76,6 +83,9 @@ typedef struct TqCheckState
 	uint8	   *codes;
 	float	   *scratch;
 	MemoryContext tmpctx;
+	/* lists: each row must sit in its nearest centroid's list */
+	const TqIndexCache *lcache; /* a private copy when the index has lists */
+	void	   *assign_scratch;
 } TqCheckState;
 
 static int
@@ -145,6 +155,24 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	norm = TqL2NormD(vec->x, vec->dim);
 	if (fabs(norm - e->norm) > 1e-9 * norm)
 		TqCorrupt(st->index, "stored norm differs from the row's vector", tid);
+	if (st->lcache != NULL && (uint32) vec->dim == st->lcache->dims)
+	{
+		const TqIndexCache *c = st->lcache;
+		uint32		nearest;
+		uint32		dummy;
+		float		dmin;
+		float		dlist;
+
+		/* the same distance definition as the build's assignment, from the core */
+		turboquant::AssignNearest(c->centroids, c->n_lists, c->dims, c->mi->partition, vec->x,
+								  1, &nearest, &dmin, st->assign_scratch);
+		turboquant::AssignNearest(c->centroids + (size_t) e->list * c->dims, 1, c->dims,
+								  c->mi->partition, vec->x, 1, &dummy, &dlist,
+								  st->assign_scratch);
+		if (nearest != e->list &&
+			!(dlist - dmin <= 1e-3 * (1.0 + fabs(dmin) + norm * norm)))
+			TqCorrupt(st->index, "entry in a list other than its nearest centroid's", tid);
+	}
 	if (st->cache != NULL)
 	{
 		const turboquant::Layout &layout = turboquant::QuantizerLayout(st->cache->qz);
@@ -165,7 +193,8 @@ TqCheckCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 /* Appends one entry, growing the array. */
 static void
-TqCheckAddEntry(TqCheckState *st, int64 *cap, const TqGroupHeader *gh, uint32 s, uint64 hash)
+TqCheckAddEntry(TqCheckState *st, int64 *cap, const TqGroupHeader *gh, uint32 s, uint64 hash,
+				uint32 list)
 {
 	if (st->n == *cap)
 	{
@@ -177,6 +206,7 @@ TqCheckAddEntry(TqCheckState *st, int64 *cap, const TqGroupHeader *gh, uint32 s,
 	st->entries[st->n].factor = gh->factors[s];
 	st->entries[st->n].dup = false;
 	st->entries[st->n].code_hash = hash;
+	st->entries[st->n].list = list;
 	st->n++;
 }
 
@@ -212,6 +242,8 @@ TqCheckIndexPass(TqCheckState *st, const TqMetaPageData *meta, bool verify_codes
 		TqCorrupt(index, "relation shorter than its stripes", NULL);
 	for (uint32 stripe = 0; stripe < meta->n_stripes; stripe++)
 	{
+		uint32		list = 0;
+
 		CHECK_FOR_INTERRUPTS();
 		/* the first page first (inserts write it last), as scans do */
 		for (uint32 p = 0; p < geo->pages; p++)
@@ -226,7 +258,14 @@ TqCheckIndexPass(TqCheckState *st, const TqMetaPageData *meta, bool verify_codes
 			if (TqPageGetOpaque(page)->stripe != stripe)
 				TqCorrupt(index, "page belongs to another stripe", NULL);
 			if (p == 0)
+			{
 				memcpy(headers, TqPageGroupHeader(page, 0), sizeof(TqGroupHeader) * geo->groups);
+				list = TqPageGetOpaque(page)->list;
+				if (list >= meta->n_lists)
+					TqCorrupt(index, "stripe in a list that does not exist", NULL);
+			}
+			else if (TqPageGetOpaque(page)->list != list)
+				TqCorrupt(index, "page belongs to another list than its stripe", NULL);
 			if (verify_codes)
 			{
 				uint32		first = TqPageFirstChunk(geo, p);
@@ -259,9 +298,81 @@ TqCheckIndexPass(TqCheckState *st, const TqMetaPageData *meta, bool verify_codes
 					turboquant::UnpackSlot(layout, blocks + (size_t) g * layout.block_bytes, s, codes);
 					hash = TqCodeHash(codes, layout.padded_dim);
 				}
-				TqCheckAddEntry(st, &cap, gh, s, hash);
+				TqCheckAddEntry(st, &cap, gh, s, hash, list);
 			}
 		}
+	}
+}
+
+/*
+ * The lists: the directory (read after the metapage) against the stripe
+ * chains.  Every stripe the metapage counts is in exactly one chain (its
+ * list's, as its pages say), chains ascend and end at the directory's tail
+ * with its stripe count, and free-space hints point into their own list.
+ * Stripes linked after the metapage was read have higher numbers than it
+ * counted and are ignored, so the check runs beside inserts.
+ */
+static void
+TqCheckLists(TqCheckState *st, const TqMetaPageData *meta)
+{
+	Relation	index = st->index;
+	TqStripeGeometry geo = TqGetCache(index, meta)->geo;
+	TqListEntry *dir = (TqListEntry *) palloc(sizeof(TqListEntry) * meta->n_lists);
+	uint32	   *owner = (uint32 *) palloc(sizeof(uint32) * Max(meta->n_stripes, 1));
+
+	TqReadDirectory(index, meta, dir);
+	for (uint32 s = 0; s < meta->n_stripes; s++)
+		owner[s] = TQ_INVALID_STRIPE;
+	for (uint32 list = 0; list < meta->n_lists; list++)
+	{
+		uint32		stripe = dir[list].head;
+		uint32		prev = TQ_INVALID_STRIPE;
+		uint32		count = 0;
+		bool		saw_tail = false;
+
+		if ((dir[list].head == TQ_INVALID_STRIPE) != (dir[list].tail == TQ_INVALID_STRIPE))
+			TqCorrupt(index, "list with a head but no tail, or a tail but no head", NULL);
+		while (stripe != TQ_INVALID_STRIPE && stripe < meta->n_stripes)
+		{
+			BlockNumber blkno = TqStripeBlock(&geo, stripe, 0);
+			Buffer		buf;
+			Page		page;
+
+			CHECK_FOR_INTERRUPTS();
+			if (owner[stripe] != TQ_INVALID_STRIPE)
+				TqCorrupt(index, "stripe in two list chains (or twice in one)", NULL);
+			if (prev != TQ_INVALID_STRIPE && stripe <= prev)
+				TqCorrupt(index, "list chain out of order", NULL);
+			owner[stripe] = list;
+			count++;
+			saw_tail |= stripe == dir[list].tail;
+			buf = ReadBuffer(index, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			TqCheckPage(page, index, blkno, TQ_PAGE_STRIPE_HEAD);
+			if (TqPageGetOpaque(page)->list != list)
+				TqCorrupt(index, "stripe chained into another list than its own", NULL);
+			prev = stripe;
+			stripe = TqPageGetOpaque(page)->next;
+			UnlockReleaseBuffer(buf);
+		}
+		/* a tail counted by the metapage must be reached, with the whole chain */
+		if (dir[list].tail != TQ_INVALID_STRIPE && dir[list].tail < meta->n_stripes &&
+			(!saw_tail || count != dir[list].n_stripes))
+			TqCorrupt(index, "list chain disagrees with the directory", NULL);
+		if (dir[list].free_hint != TQ_INVALID_STRIPE && dir[list].free_hint < meta->n_stripes &&
+			owner[dir[list].free_hint] != list)
+			TqCorrupt(index, "free-space hint outside its list", NULL);
+	}
+	for (uint32 s = 0; s < meta->n_stripes; s++)
+		if (owner[s] == TQ_INVALID_STRIPE)
+			TqCorrupt(index, "stripe in no list", NULL);
+	pfree(owner);
+	pfree(dir);
+	if (meta->n_lists > 1)
+	{
+		st->lcache = TqCopyCache(TqGetCache(index, meta), CurrentMemoryContext);
+		st->assign_scratch = palloc(Max(turboquant::AssignScratchBytes(meta->dims, meta->n_lists), 8));
 	}
 }
 
@@ -334,12 +445,15 @@ TQ_FUNCTION(tq_index_check)
 
 	if (meta.dims == 0)
 	{
-		if (meta.n_stripes != 0)
-			TqCorrupt(index, "stripes without a dimension", NULL);
+		if (meta.n_stripes != 0 || meta.n_lists != 1)
+			TqCorrupt(index, "stripes or lists without a dimension", NULL);
 		st.entries = (TqCheckEntry *) palloc(sizeof(TqCheckEntry));
 	}
 	else
+	{
 		TqCheckIndexPass(&st, &meta, verify_codes);
+		TqCheckLists(&st, &meta);
+	}
 
 	qsort(st.entries, st.n, sizeof(TqCheckEntry), TqCheckEntryCmp);
 	for (int64 i = 1; i < st.n; i++)
@@ -362,4 +476,88 @@ TQ_FUNCTION(tq_index_check)
 	table_close(heap, AccessShareLock);
 	index_close(index, AccessShareLock);
 	PG_RETURN_INT64(st.n);
+}
+
+/*
+ * tq_index_stats(regclass): what a partitioned index looks like now — lists,
+ * rows per list (min / avg / max), rows now and at build (inserts since the
+ * build drift from the trained centroids: see the README on when to
+ * REINDEX), pages, bits and on-disk format.  Reads the directory and every
+ * stripe's first page under AccessShareLock.  Not executable by PUBLIC; the
+ * caller must also own the table or have pg_stat_scan_tables (the rule of
+ * pgstattuple's index functions).
+ */
+TQ_FUNCTION(tq_index_stats)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	index = index_open(indexoid, AccessShareLock);
+	TupleDesc	tupdesc;
+	TqMetaPageData meta;
+	uint64	   *rows;
+	uint64		total = 0;
+	uint64		min_rows = 0;
+	uint64		max_rows = 0;
+	uint32		empty = 0;
+	Datum		values[11];
+	bool		nulls[11];
+
+	if (index->rd_indam->ambuild != tqbuild)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is not a turboquant index",
+							   RelationGetRelationName(index))));
+	if (!pg_class_ownercheck(index->rd_index->indrelid, GetUserId()) &&
+		!has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES))
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("permission denied for index %s", RelationGetRelationName(index)),
+						errdetail("Only the table's owner or members of pg_stat_scan_tables may read its statistics.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	meta = TqReadMeta(index);
+	rows = (uint64 *) palloc0(sizeof(uint64) * meta.n_lists);
+	if (meta.dims > 0)
+	{
+		TqStripeGeometry geo = TqGetCache(index, &meta)->geo;
+
+		for (uint32 stripe = 0; stripe < meta.n_stripes; stripe++)
+		{
+			BlockNumber blkno = TqStripeBlock(&geo, stripe, 0);
+			Buffer		buf = ReadBuffer(index, blkno);
+			Page		page;
+			uint32		list;
+			uint64		n = 0;
+
+			CHECK_FOR_INTERRUPTS();
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			TqCheckPage(page, index, blkno, TQ_PAGE_STRIPE_HEAD);
+			list = TqPageGetOpaque(page)->list;
+			for (uint32 g = 0; g < geo.groups; g++)
+				n += __builtin_popcount(TqPageGroupHeader(page, g)->used_mask);
+			UnlockReleaseBuffer(buf);
+			if (list >= meta.n_lists)
+				TqCorrupt(index, "stripe in a list that does not exist", NULL);
+			rows[list] += n;
+		}
+	}
+	for (uint32 l = 0; l < meta.n_lists; l++)
+	{
+		total += rows[l];
+		min_rows = l == 0 ? rows[l] : Min(min_rows, rows[l]);
+		max_rows = Max(max_rows, rows[l]);
+		empty += rows[l] == 0;
+	}
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int32GetDatum((int32) meta.n_lists);
+	values[1] = Int64GetDatum((int64) total);
+	values[2] = Int64GetDatum((int64) meta.n_built);
+	values[3] = Int64GetDatum((int64) min_rows);
+	values[4] = Float8GetDatum((double) total / meta.n_lists);
+	values[5] = Int64GetDatum((int64) max_rows);
+	values[6] = Int32GetDatum((int32) empty);
+	values[7] = Int64GetDatum((int64) RelationGetNumberOfBlocks(index));
+	values[8] = Int32GetDatum((int32) meta.bits);
+	values[9] = Int32GetDatum((int32) meta.dims);
+	values[10] = Int32GetDatum((int32) meta.version);
+	index_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

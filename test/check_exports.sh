@@ -1,8 +1,8 @@
 #!/bin/bash
 # check_exports.sh — properties of the built extension library (issue 7, item 5):
 #   1. it exports exactly what PostgreSQL looks up by name: every C function
-#      the install script declares (and its pg_finfo_ record), Pg_magic_func
-#      and _PG_init; nothing else (nm -D);
+#      the install script declares (and its pg_finfo_ record), Pg_magic_func,
+#      _PG_init and the parallel build's worker entry; nothing else (nm -D);
 #   2. no object file except src/core/kmeans.o (Eigen, see the Makefile) can
 #      throw or catch a C++ exception (-fno-exceptions): none references the
 #      C++ exception runtime.
@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 lib=turboquant.so
 sql=$(ls turboquant--*.sql | head -1)
 [ -f "$lib" ] && [ -f "$sql" ] || { echo "check_exports.sh: build first (make)" >&2; exit 2; }
+# the companion extension (turboquant_pgvector) calls functions of the same library
+sql="$sql $(ls src/turboquant_pgvector--*.sql)"
 
 status=0
 want=$(perl -0777 -ne '
@@ -21,7 +23,9 @@ want=$(perl -0777 -ne '
 		my $sym = defined $2 ? $2 : $1;
 		print "$sym\npg_finfo_$sym\n";
 	}
-	print "Pg_magic_func\n_PG_init\n";' "$sql" | sort -u)
+	print "Pg_magic_func\n_PG_init\n";
+	# the parallel index build worker, started by name (src/tqbuild.cpp)
+	print "tq_parallel_build_main\n";' $sql | sort -u)
 have=$(nm -D --defined-only "$lib" | awk '{print $NF}' | sort -u)
 extra=$(comm -13 <(echo "$want") <(echo "$have"))
 missing=$(comm -23 <(echo "$want") <(echo "$have"))

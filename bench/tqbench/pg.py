@@ -46,15 +46,17 @@ def register_vector(conn, typname):
     return oid
 
 
-def copy_rows(vectors, first_id=0):
-    """Binary COPY rows (id int8, v <vector type>) for a block of vectors, built with numpy."""
+def copy_rows(vectors, first_id=0, ids=None):
+    """Binary COPY rows (id int8, v <vector type>) for a block of vectors, built with numpy.
+
+    Ids are first_id, first_id + 1, ... unless `ids` (one per vector) is given."""
     n, d = vectors.shape
     row = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"),
                     ("dim", ">i2"), ("unused", ">i2"), ("v", ">f4", (d,))])
     out = np.empty(n, dtype=row)
     out["nf"] = 2
     out["l1"] = 8
-    out["id"] = np.arange(first_id, first_id + n)
+    out["id"] = np.arange(first_id, first_id + n) if ids is None else np.asarray(ids, dtype=np.int64)
     out["l2"] = 4 + 4 * d
     out["dim"] = d
     out["unused"] = 0
@@ -62,15 +64,15 @@ def copy_rows(vectors, first_id=0):
     return out.tobytes()
 
 
-def copy_vectors(conn, table, vectors, chunk=5000, progress=None):
-    """Loads vectors with ids 0..n-1 into table(id, v) with one binary COPY."""
+def copy_vectors(conn, table, vectors, chunk=5000, progress=None, ids=None):
+    """Loads vectors with ids 0..n-1 (or `ids`) into table(id, v) with one binary COPY."""
     n = vectors.shape[0]
     with conn.cursor() as cur:
         with cur.copy(f"COPY {table} (id, v) FROM STDIN WITH (FORMAT BINARY)") as cp:
             cp.write(COPY_HEADER)
             for s in range(0, n, chunk):
                 block = np.ascontiguousarray(vectors[s:s + chunk], dtype=np.float32)
-                cp.write(copy_rows(block, s))
+                cp.write(copy_rows(block, s, None if ids is None else ids[s:s + chunk]))
                 if progress:
                     progress(block.shape[0])
             cp.write(COPY_TRAILER)

@@ -12,6 +12,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ENGINE_COLORS = {"turboquant": "tab:blue", "pgvector-hnsw": "tab:orange", "pgvector-ivfflat": "tab:green",
                  "exact": "black"}
+# One colour per engine and bit width (or per pgvector index), told apart at a glance.
+INDEX_COLORS = {"turboquant b=2": "#1f77b4", "turboquant b=3": "#9467bd", "turboquant b=4": "#17becf",
+                "turboquant b=1": "#7f7f7f"}
+ENGINE_FALLBACK = {"pgvector-hnsw": ["#d62728", "#ff7f0e", "#e377c2"],
+                   "pgvector-ivfflat": ["#2ca02c", "#bcbd22", "#8c564b"], "exact": ["black", "#555555"]}
+# Point labels: the setting swept, shortened.
+SETTING_ABBREV = {"rerank": "r", "ef_search": "ef", "probes": "p"}
+
+
+def _index_color(engine, label, seen):
+    """The colour of one index line: fixed for turboquant bit widths, the next free one otherwise."""
+    if label in INDEX_COLORS:
+        return INDEX_COLORS[label]
+    if label not in seen:
+        pool = ENGINE_FALLBACK.get(engine, ["#444444"])
+        n = len([x for x in seen.values() if x[0] == engine])
+        seen[label] = (engine, pool[n % len(pool)])
+    return seen[label][1]
+
+
+def _setting_label(settings):
+    """'r50', 'ef40', 'p8': the point's setting, or '' for exact search."""
+    return ",".join(f"{SETTING_ABBREV.get(n.split('.')[-1], n.split('.')[-1] + '=')}{v}"
+                    for n, v in settings.items())
 
 
 def _series(doc, k, clients=1):
@@ -35,23 +59,36 @@ def charts(doc, stem):
     ks = sorted({r["k"] for r in doc["results"]})
     if ks:
         k = 10 if 10 in ks else ks[0]
-        fig, ax = plt.subplots(figsize=(8, 5.5))
+        # left: every point; right: the high-recall corner, where the choice is made
+        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1, 1]})
+        seen = {}
+        high = []
         for (engine, label), rows in _series(doc, k).items():
-            style = dict(color=ENGINE_COLORS.get(engine), marker="o")
+            color = _index_color(engine, label, seen)
+            high += [r["qps"] for r in rows if r["recall"] >= 0.95]
+            style = dict(color=color, marker="o", markersize=4)
             if engine == "exact":
                 style["marker"] = "s" if "tqvector" in label else "x"
-            if engine == "turboquant":
-                style["linestyle"] = {"b=2": ":", "b=3": "--"}.get(label.split()[1] if " " in label else "", "-")
-            pts = sorted((r["recall"], r["qps"]) for r in rows)   # a sweep, drawn left to right
-            xs = [p[0] for p in pts]
-            ys = [p[1] for p in pts]
-            ax.plot(xs, ys, label=label, **style)
-        ax.set_xlabel(f"recall@{k}")
-        ax.set_ylabel("queries per second (1 client, log)")
-        ax.set_yscale("log")
-        ax.grid(True, which="both", alpha=0.3)
+            pts = sorted((r["recall"], r["qps"], _setting_label(r["settings"])) for r in rows)
+            for a in (ax, zoom):
+                a.plot([p[0] for p in pts], [p[1] for p in pts], label=label, **style)
+                for x, y, name in pts:          # every point says its setting
+                    if name and (a is ax or x >= 0.95):
+                        a.annotate(name, (x, y), textcoords="offset points", xytext=(3, 3),
+                                   fontsize=6 if a is ax else 7, color=color)
+        zoom.set_xlim(0.95, 1.002)
+        if high:
+            zoom.set_ylim(min(high) * 0.8, max(high) * 1.25)
+        zoom.set_title(f"recall@{k} 0.95 and above", fontsize=10)
         ax.set_title(_title(doc), fontsize=10)
+        for a in (ax, zoom):
+            a.set_xlabel(f"recall@{k}")
+            a.set_ylabel("queries per second (1 client, log)")
+            a.set_yscale("log")
+            a.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
+        ax.text(0.01, 0.01, "point labels: r = turboquant.rerank, ef = hnsw.ef_search, p = ivfflat.probes",
+                transform=ax.transAxes, fontsize=7, color="#555555")
         p = stem.with_name(stem.name + "-recall-qps.png")
         fig.tight_layout()
         fig.savefig(p, dpi=110)
@@ -88,7 +125,8 @@ def charts(doc, stem):
     if doc["indexes"]:
         idx = doc["indexes"]
         labels = [i["index"] for i in idx]
-        colors = [ENGINE_COLORS.get(i["engine"]) for i in idx]
+        seen = {}
+        colors = [_index_color(i["engine"], i["index"], seen) for i in idx]
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 0.5 * len(idx) + 2))
         a1.barh(labels, [i["build_s"] for i in idx], color=colors)
         a1.set_xlabel("build time (s)")
@@ -110,6 +148,191 @@ def charts(doc, stem):
     return paths
 
 
+# ---- summary: QPS at recall thresholds against HNSW in the same run ---------------------------
+
+def _p50qps(r):
+    """Queries per second implied by the median latency: steadier than wall-clock QPS on a busy machine."""
+    return 1000.0 / r["p50_ms"] if r["p50_ms"] > 0 else 0.0
+
+
+def _best(rows, t, speed=lambda r: r["qps"]):
+    """The fastest row (by `speed`) with recall >= t (None if none reaches it)."""
+    ok = [r for r in rows if r["recall"] >= t]
+    return max(ok, key=speed) if ok else None
+
+
+def _setting(r):
+    return ", ".join(f"{n.split('.')[-1]}={v}" for n, v in r["settings"].items()) or "-"
+
+
+def summary(doc, thresholds=(0.95, 0.99), k=10):
+    """Per index: best QPS at each recall@k threshold, as a ratio to the best HNSW setting of the
+    same run (same drift phase); build time and size against HNSW; recall change under drift."""
+    rows = [r for r in doc["results"] if r["k"] == k and r["clients"] == 1 and r["engine"] != "exact"]
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["engine"], r["index"], r.get("drift", "before")), []).append(r)
+    hnsw = {}
+    for phase in ("before", "after"):
+        hrows = [r for r in rows if r["engine"] == "pgvector-hnsw" and r.get("drift", "before") == phase]
+        hnsw[phase] = {str(t): _best(hrows, t) for t in thresholds}
+    hnsw50 = {ph: {str(t): _best(hrows_, t, _p50qps) for t in thresholds}
+              for ph, hrows_ in (("before", [r for r in rows if r["engine"] == "pgvector-hnsw" and not r.get("drift")]),
+                                 ("after", [r for r in rows if r["engine"] == "pgvector-hnsw" and r.get("drift") == "after"]))}
+    builds = {i["index"]: i for i in doc["indexes"]}
+    hb = [i for i in doc["indexes"] if i["engine"] == "pgvector-hnsw"]
+    hb = hb[0] if hb else None
+    out = {"k": k, "thresholds": list(thresholds), "indexes": [],
+           "hnsw": {ph: {t: (None if b is None else {"qps": b["qps"], "recall": b["recall"], "setting": _setting(b)})
+                         for t, b in v.items()} for ph, v in hnsw.items()}}
+    for (engine, index, phase), rs in groups.items():
+        base = index[:-len(" +drift")] if index.endswith(" +drift") else index
+        e = {"engine": engine, "index": index, "drift": phase, "max_recall": max(r["recall"] for r in rs), "at": {}}
+        for t in thresholds:
+            b = _best(rs, t)
+            h = hnsw[phase][str(t)]
+            b50 = _best(rs, t, _p50qps)
+            h50 = hnsw50[phase][str(t)]
+            e["at"][str(t)] = None if b is None else {
+                "qps": b["qps"], "recall": b["recall"], "setting": _setting(b), "p50_ms": b["p50_ms"],
+                "qps_vs_hnsw": (b["qps"] / h["qps"]) if h else None,
+                "p50_qps": _p50qps(b50), "p50_setting": _setting(b50),
+                "p50_qps_vs_hnsw": (_p50qps(b50) / _p50qps(h50)) if h50 and _p50qps(h50) > 0 else None}
+        bi = builds.get(base)
+        if bi is not None and phase == "before":
+            e["build_s"] = bi["build_s"]
+            e["index_bytes"] = bi["index_bytes"]
+            e["phases"] = bi.get("phases", {})
+            if hb is not None:
+                e["build_speedup_vs_hnsw"] = hb["build_s"] / bi["build_s"] if bi["build_s"] > 0 else None
+                e["size_vs_hnsw"] = bi["index_bytes"] / hb["index_bytes"] if hb["index_bytes"] else None
+        out["indexes"].append(e)
+    # Drift: recall at the same settings before and after the inserts.
+    drift = []
+    for (engine, index, phase), rs in groups.items():
+        if phase != "after":
+            continue
+        base = index[:-len(" +drift")]
+        before = {json.dumps(r["settings"], sort_keys=True): r for r in groups.get((engine, base, "before"), [])}
+        pairs = [(before[json.dumps(r["settings"], sort_keys=True)], r) for r in rs
+                 if json.dumps(r["settings"], sort_keys=True) in before]
+        if not pairs:
+            continue
+        deltas = [a["recall"] - b["recall"] for b, a in pairs]
+        first95 = next(((b, a) for b, a in pairs if b["recall"] >= 0.95), None)
+        drift.append({"engine": engine, "index": base, "worst_delta": min(deltas),
+                      "mean_delta": sum(deltas) / len(deltas),
+                      "at_first_0.95": None if first95 is None else {
+                          "setting": _setting(first95[0]), "before": first95[0]["recall"],
+                          "after": first95[1]["recall"]}})
+    out["drift"] = drift
+    return out
+
+
+def summary_text(s):
+    """The summary as plain lines (printed at the end of a run)."""
+    ts = s["thresholds"]
+    lines = [f"summary (recall@{s['k']}, 1 client; ratios against the best HNSW setting of this run):"]
+    for e in s["indexes"]:
+        parts = []
+        for t in ts:
+            a = e["at"][str(t)]
+            if a is None:
+                parts.append(f">={t}: not reached (max {e['max_recall']:.4f})")
+            else:
+                ratio = f" = {a['qps_vs_hnsw']:.2f}x HNSW" if a["qps_vs_hnsw"] else ""
+                r50 = f", by p50 {a['p50_qps_vs_hnsw']:.2f}x" if a.get("p50_qps_vs_hnsw") else ""
+                parts.append(f">={t}: {a['qps']:.0f} QPS ({a['setting']}){ratio}{r50}")
+        extra = ""
+        if "build_s" in e:
+            extra = f"; build {e['build_s']:.1f} s"
+            if e.get("build_speedup_vs_hnsw"):
+                extra += f" ({e['build_speedup_vs_hnsw']:.1f}x faster than HNSW)"
+            if e.get("size_vs_hnsw"):
+                extra += f", size {e['size_vs_hnsw']:.2f} of HNSW"
+        lines.append(f"  {e['index']:<32} " + "; ".join(parts) + extra)
+    for d in s["drift"]:
+        f = d["at_first_0.95"]
+        at = f"; at {f['setting']}: {f['before']:.4f} -> {f['after']:.4f}" if f else ""
+        lines.append(f"  drift {d['index']:<26} worst recall change {d['worst_delta']:+.4f}, "
+                     f"mean {d['mean_delta']:+.4f}{at}")
+    return "\n".join(lines)
+
+
+def summary_markdown(s):
+    """Markdown tables of the summary."""
+    ts = s["thresholds"]
+    head = "| index | drift | " + " | ".join(f"QPS @ >={t} (setting) | x HNSW | x HNSW by p50" for t in ts) + \
+           " | build s | x faster build | size / HNSW |"
+    out = [head, "|---|---|" + "---:|---:|---:|" * len(ts) + "---:|---:|---:|"]
+    for e in s["indexes"]:
+        cells = []
+        for t in ts:
+            a = e["at"][str(t)]
+            cells += ["-", "-", "-"] if a is None else [
+                f"{a['qps']:.0f} ({a['setting']})", f"{a['qps_vs_hnsw']:.2f}" if a["qps_vs_hnsw"] else "-",
+                f"{a['p50_qps_vs_hnsw']:.2f}" if a.get("p50_qps_vs_hnsw") else "-"]
+        b = [f"{e['build_s']:.1f}" if "build_s" in e else "",
+             f"{e['build_speedup_vs_hnsw']:.1f}" if e.get("build_speedup_vs_hnsw") else "",
+             f"{e['size_vs_hnsw']:.3f}" if e.get("size_vs_hnsw") else ""]
+        out.append(f"| {e['index']} | {e['drift']} | " + " | ".join(cells + b) + " |")
+    if s["drift"]:
+        out += ["", "| index | worst recall change | mean change | first setting >= 0.95 before: before -> after |",
+                "|---|---:|---:|---|"]
+        for d in s["drift"]:
+            f = d["at_first_0.95"]
+            out.append(f"| {d['index']} | {d['worst_delta']:+.4f} | {d['mean_delta']:+.4f} | "
+                       + (f"{f['setting']}: {f['before']:.4f} -> {f['after']:.4f}" if f else "-") + " |")
+    return "\n".join(out)
+
+
+def _family(doc, r):
+    """Curve name of a result row in the scaling chart."""
+    if r["engine"] == "turboquant":
+        return "turboquant flat" if " flat" in r["index"] else "turboquant lists"
+    return r["engine"]
+
+
+def scaling_points(docs, threshold=0.95, k=10):
+    """{family: [(N, best QPS at recall@k >= threshold)]} over several result documents."""
+    pts = {}
+    for doc in docs:
+        n = doc["dataset"]["n"]
+        best = {}
+        for r in doc["results"]:
+            if r["k"] != k or r["clients"] != 1 or r["engine"] == "exact" or r.get("drift") == "after":
+                continue
+            if r["recall"] >= threshold:
+                f = _family(doc, r)
+                best[f] = max(best.get(f, 0.0), r["qps"])
+        for f, q in best.items():
+            pts.setdefault(f, []).append((n, q))
+    return {f: sorted(v) for f, v in pts.items()}
+
+
+def scaling_chart(docs, path, threshold=0.95, k=10):
+    """QPS at recall@k >= threshold against N (log-log), one curve per engine; returns the path."""
+    pts = scaling_points(docs, threshold, k)
+    colors = dict(ENGINE_COLORS, **{"turboquant lists": "tab:blue", "turboquant flat": "tab:cyan"})
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for f, v in sorted(pts.items()):
+        ax.plot([p[0] for p in v], [p[1] for p in v], marker="o", label=f, color=colors.get(f))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rows (N)")
+    ax.set_ylabel(f"best QPS at recall@{k} >= {threshold} (1 client)")
+    import re
+
+    names = sorted({re.sub(r"-\d+x(\d+)$", r" x \1", d["dataset"]["name"]) for d in docs})
+    ax.set_title(f"QPS at recall@{k} >= {threshold} vs N ({', '.join(names)})", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
 def markdown(doc):
     """Markdown tables (indexes, then queries) for docs and the README."""
     out = [f"Dataset: {_title(doc)}  ", f"Hardware: {doc.get('hardware', '?')}  ",
@@ -129,6 +352,8 @@ def markdown(doc):
                    f"{r['r1_at_k'].get('1', float('nan')):.3f} | {r['qps']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
     if doc.get("skipped"):
         out += [""] + [f"- skipped {s['engine']}: {s['reason']}" for s in doc["skipped"]]
+    if doc.get("summary"):
+        out += ["", summary_markdown(doc["summary"])]
     return "\n".join(out)
 
 
@@ -187,8 +412,20 @@ def performance_section(doc, json_path, kernel=None, kernel_path=None, image_pre
 
 
 def main(argv=None):
-    """report.py RESULT.json [--charts] [--performance [KERNEL.json]]: Markdown to stdout."""
+    """report.py RESULT.json [--charts] [--performance [KERNEL.json]]: Markdown to stdout.
+    report.py --scaling OUT.png RESULT.json...  [--threshold 0.95]: the QPS-at-recall vs N chart."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--scaling":
+        t = 0.95
+        if "--threshold" in argv:
+            i = argv.index("--threshold")
+            t = float(argv[i + 1])
+            argv = argv[:i] + argv[i + 2:]
+        docs = [json.loads(Path(p).read_text()) for p in argv[2:]]
+        print(scaling_chart(docs, argv[1], t))
+        for f, v in sorted(scaling_points(docs, t).items()):
+            print(f"{f}: " + ", ".join(f"N={n}: {q:.0f} QPS" for n, q in v))
+        return
     doc = json.loads(Path(argv[0]).read_text())
     if "--performance" in argv:
         i = argv.index("--performance")

@@ -6,14 +6,21 @@ Phases of one run (each prints as it goes and lands in one JSON file):
      cluster on 127.0.0.1 (--temp-cluster, the default when neither is given);
   3. per engine family that the server has:
        turboquant  table of tqvector loaded with binary COPY; exact sequential scan on a query
-                   subset (the baseline); then per --tq-bits an index, swept over
-                   --tq-rerank (turboquant.rerank);
+                   subset (the baseline); then per --tq-bits and --tq-lists an index (lists = 0:
+                   flat; partitioned: swept over --tq-probes x --tq-rerank, turboquant.probes and
+                   turboquant.rerank; flat: over --tq-rerank);
        pgvector    table of vector (same rows); exact scan; HNSW (m, ef_construction) swept over
-                   hnsw.ef_search; IVFFlat (lists = sqrt(N) by default) swept over ivfflat.probes;
+                   hnsw.ef_search; IVFFlat per --ivf-lists (0 = sqrt(N)) swept over ivfflat.probes;
+     every build is timed, with its phases as pg_stat_progress_create_index reports them;
+  3b. --drift F: the table first holds only the rows on one side of the data's main direction
+     (n / (1 + F) of them); after each index is measured, the other F * n / (1 + F) rows (a
+     different distribution) are inserted through the index and the same settings are measured
+     again against the ground truth of all rows ("<index> +drift" in the results);
   4. per setting and k: every query once, one at a time per client (`ORDER BY v <op> $1 LIMIT k`,
      prepared, binary parameter), recording recall@k, R@1@k, QPS and p50/p99 latency;
      with several --clients the queries are shared out and QPS is the aggregate;
-  5. JSON under --out-dir and PNG charts.
+  5. JSON under --out-dir and PNG charts; a summary of QPS at recall@10 thresholds as ratios
+     against the best HNSW setting measured in the same run, build time and size ratios.
 
 Nothing is tuned to a dataset: every knob is a flag with a documented default (docs/benchmark.md).
 Timing never feeds back into what is run.
@@ -33,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datasets, envinfo, groundtruth, metrics, pg
+from . import datasets, drift, envinfo, groundtruth, metrics, pg
 
 ENGINES = ("exact", "turboquant", "pgvector-hnsw", "pgvector-ivfflat")
 OPERATORS = {"cosine": "<=>", "l2": "<->", "ip": "<#>"}
@@ -99,18 +106,30 @@ def build_parser():
     e.add_argument("--warmup", type=int, default=20, help="untimed queries per client before each measurement")
     e.add_argument("--exact-queries", type=int, default=50,
                    help="queries for the exact sequential-scan baseline (on the first table loaded)")
+    e.add_argument("--parallel-workers", type=int, default=None,
+                   help="max_parallel_maintenance_workers SET before every CREATE INDEX (all engines "
+                        "alike); default: the server's setting")
+    e.add_argument("--drift", type=float, default=0.0,
+                   help="build on n/(1+F) rows from one side of the data's main direction, then insert "
+                        "the other F*n/(1+F) rows and measure again (0 = off; the issue's scenario is 0.5)")
+    e.add_argument("--thresholds", default="0.95,0.99", help="recall@10 levels of the summary")
 
     t = p.add_argument_group("turboquant")
     t.add_argument("--tq-bits", default="2,3,4", help="one index per value")
     t.add_argument("--tq-options", default="", help="extra index options, e.g. 'seed=7' (appended to WITH)")
     t.add_argument("--tq-rerank", default="0,20,50,100,200", help="turboquant.rerank sweep")
+    t.add_argument("--tq-lists", default="default",
+                   help="one index per value: an integer (lists = N; 0 = flat) or 'default' (no lists "
+                        "option: the access method chooses)")
+    t.add_argument("--tq-probes", default="1,2,4,8,16,32",
+                   help="turboquant.probes sweep for partitioned indexes (values above lists are skipped)")
 
     v = p.add_argument_group("pgvector")
     v.add_argument("--hnsw-m", type=int, default=16)
     v.add_argument("--hnsw-ef-construction", type=int, default=64)
     v.add_argument("--hnsw-ef-search", default="10,20,40,100,200,400",
                    help="hnsw.ef_search sweep (values below k are skipped: HNSW returns at most ef_search rows)")
-    v.add_argument("--ivf-lists", type=int, default=0, help="IVFFlat lists; 0 = round(sqrt(N))")
+    v.add_argument("--ivf-lists", default="0", help="one IVFFlat index per value; 0 = round(sqrt(N))")
     v.add_argument("--ivf-probes", default="1,2,4,8,16,32", help="ivfflat.probes sweep")
 
     o = p.add_argument_group("output")
@@ -299,6 +318,35 @@ def measure(dsn, target, metric, queries, gt, k, clients, settings, warmup, inde
             "p99_ms": metrics.percentile_ms(lat, 99)}
 
 
+def phase_durations(seen, total_s):
+    """{phase: seconds} from (phase, first seen at) pairs polled during a build of total_s seconds."""
+    out = {}
+    for i, (name, t) in enumerate(seen):
+        end = seen[i + 1][1] if i + 1 < len(seen) else total_s
+        out[name] = out.get(name, 0.0) + max(0.0, end - t)
+    return out
+
+
+def tq_index_stats(conn, index):
+    """tq_index_stats of a turboquant index as a dict (None when this build has no such function)."""
+    try:
+        with conn.transaction():
+            cur = conn.execute("SELECT * FROM tq_index_stats(%s::regclass)", (index,))
+            names = [c.name for c in cur.description]
+            row = cur.fetchone()
+    except Exception:
+        return None
+    return None if row is None else {n: (float(v) if isinstance(v, float) else v) for n, v in zip(names, row)}
+
+
+def tq_index_lists(conn, index):
+    """Lists of a turboquant index from tq_index_stats (None when unknown)."""
+    st = tq_index_stats(conn, index)
+    if st is None or st.get("lists") is None:
+        return None
+    return int(st["lists"])
+
+
 class Run:
     """State of one benchmark run: the server, the dataset, the result document."""
 
@@ -310,7 +358,17 @@ class Run:
         unknown = self.engines - set(ENGINES)
         if unknown:
             raise SystemExit(f"unknown engine(s): {', '.join(sorted(unknown))}")
-        self.doc = {"indexes": [], "results": [], "skipped": [], "loads": {}}
+        self.doc = {"indexes": [], "results": [], "skipped": [], "loads": {}, "drift": []}
+        self.plan = None
+        self.gt = ds.gt
+        if args.drift:
+            printer.say(f"drift: splitting the rows (fraction {args.drift})")
+            t0 = time.perf_counter()
+            self.plan = drift.plan(ds.base, ds.queries, ds.metric, args.drift, ds.gt, ds.gt.shape[1])
+            self.gt = self.plan.gt_before
+            self.doc["drift_plan"] = self.plan.describe()
+            printer.say(f"drift: {self.plan.build_ids.size} rows before the build, {self.plan.drift_ids.size} "
+                        f"inserted after it ({time.perf_counter() - t0:.1f} s)")
 
     def skip(self, engine, reason):
         self.p.say(f"SKIP {engine}: {reason}")
@@ -321,25 +379,31 @@ class Run:
         ds = self.ds
         conn.execute(f"DROP TABLE IF EXISTS {target.table}")
         conn.execute(f"CREATE TABLE {target.table} (id int8 NOT NULL, v {target.typname}({ds.dim}) NOT NULL)")
-        bar = progress_bar(ds.n, f"COPY {target.table}", not self.args.no_progress)
+        rows = ds.n if self.plan is None else int(self.plan.build_ids.size)
+        bar = progress_bar(rows, f"COPY {target.table}", not self.args.no_progress)
         t0 = time.perf_counter()
-        pg.copy_vectors(conn, target.table, ds.base, progress=bar.update)
+        if self.plan is None:
+            pg.copy_vectors(conn, target.table, ds.base, progress=bar.update)
+        else:
+            pg.copy_vectors(conn, target.table, ds.base[self.plan.build_ids], progress=bar.update,
+                            ids=self.plan.build_ids)
         copy_s = time.perf_counter() - t0
         bar.close()
         t1 = time.perf_counter()
         conn.execute(f"VACUUM (ANALYZE) {target.table}")
         vac_s = time.perf_counter() - t1
         sizes = pg.relation_sizes(conn, target.table)
-        info = {"rows": ds.n, "copy_s": copy_s, "vacuum_analyze_s": vac_s,
-                "rows_per_s": ds.n / copy_s if copy_s > 0 else None, **sizes}
+        info = {"rows": rows, "copy_s": copy_s, "vacuum_analyze_s": vac_s,
+                "rows_per_s": rows / copy_s if copy_s > 0 else None, **sizes}
         self.doc["loads"][target.table] = info
-        self.p.say(f"loaded {ds.n} rows into {target.table} ({target.typname}) with binary COPY in {copy_s:.1f} s "
+        self.p.say(f"loaded {rows} rows into {target.table} ({target.typname}) with binary COPY in {copy_s:.1f} s "
                    f"({info['rows_per_s']:.0f} rows/s); table {sizes['table_bytes'] / 2**20:.1f} MiB")
         return info
 
     # -- one sweep over settings for the current index
-    def sweep(self, engine, label, target, settings_list, exact=False):
+    def sweep(self, engine, label, target, settings_list, exact=False, gt=None, phase=None):
         ds = self.ds
+        gt = self.gt if gt is None else gt
         kmin = min(self.ks)
         for settings in settings_list:
             for k in self.ks:
@@ -348,9 +412,11 @@ class Run:
                 for clients in (self.clients if k == kmin and not exact else [1]):
                     nq = min(ds.nq, self.args.exact_queries) if exact else ds.nq
                     warm = min(self.args.warmup, 2) if exact else self.args.warmup  # seq scans are slow
-                    r = measure(self.dsn, target, ds.metric, ds.queries[:nq], ds.gt[:nq], k, clients,
+                    r = measure(self.dsn, target, ds.metric, ds.queries[:nq], gt[:nq], k, clients,
                                 settings, warm, not exact)
                     r.update({"engine": engine, "index": label})
+                    if phase is not None:
+                        r["drift"] = phase
                     if k == kmin and clients == 1:
                         r["plan"] = explain_node(self.dsn, target, ds.metric, k, settings, ds.queries[0], not exact)
                     self.doc["results"].append(r)
@@ -360,28 +426,35 @@ class Run:
     def build(self, conn, engine, label, target, ddl, options):
         conn.execute(f"DROP INDEX IF EXISTS {target.table}_idx")
         conn.execute(f"SET maintenance_work_mem = '{self.args.maintenance_work_mem}'")
+        if self.args.parallel_workers is not None:
+            conn.execute(f"SET max_parallel_maintenance_workers = {int(self.args.parallel_workers)}")
+        workers = conn.execute("SELECT current_setting('max_parallel_maintenance_workers')").fetchone()[0]
         done = threading.Event()
-        bar = progress_bar(self.ds.n, f"build {label}", not self.args.no_progress)
+        rows = self.ds.n if self.plan is None else int(self.plan.build_ids.size)
+        bar = progress_bar(rows, f"build {label}", not self.args.no_progress)
+        seen_phases = []   # (phase, seconds since the build started when first seen)
 
         def watch():
             seen = 0
             try:
                 with pg.connect(self.dsn) as w:
-                    while not done.wait(0.5):
-                        row = w.execute("SELECT tuples_done, tuples_total, blocks_done, blocks_total "
+                    while not done.wait(0.2):
+                        row = w.execute("SELECT tuples_done, tuples_total, blocks_done, blocks_total, phase "
                                         "FROM pg_stat_progress_create_index WHERE relid = %s::regclass",
                                         (target.table,)).fetchone()
                         if row:
-                            cur = row[0] if row[1] else int(self.ds.n * row[2] / row[3]) if row[3] else 0
+                            if not seen_phases or seen_phases[-1][0] != row[4]:
+                                seen_phases.append((row[4], time.perf_counter() - t0))
+                            cur = row[0] if row[1] else int(rows * row[2] / row[3]) if row[3] else 0
                             if cur > seen:
                                 bar.update(cur - seen)
                                 seen = cur
             except Exception:
-                pass  # progress is cosmetic
+                pass  # progress is cosmetic; phases are best effort (polled every 0.2 s)
 
         watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
         t0 = time.perf_counter()
+        watcher.start()
         try:
             conn.execute(ddl)
         finally:
@@ -393,11 +466,39 @@ class Run:
         sizes = pg.relation_sizes(conn, target.table)
         info = {"engine": engine, "index": label, "options": options, "ddl": ddl, "build_s": build_s,
                 "index_bytes": idx_bytes, "table_bytes": sizes["table_bytes"],
-                "maintenance_work_mem": self.args.maintenance_work_mem}
+                "maintenance_work_mem": self.args.maintenance_work_mem,
+                "max_parallel_maintenance_workers": int(workers),
+                "phases": phase_durations(seen_phases, build_s)}
         self.doc["indexes"].append(info)
+        ph = ", ".join(f"{k} {v:.1f} s" for k, v in info["phases"].items())
         self.p.say(f"built {label} in {build_s:.1f} s: index {idx_bytes / 2**20:.1f} MiB, "
-                   f"table {sizes['table_bytes'] / 2**20:.1f} MiB")
+                   f"table {sizes['table_bytes'] / 2**20:.1f} MiB" + (f" (phases: {ph})" if ph else ""))
         return info
+
+    # -- after an index was measured: the drift scenario, then drop it
+    def finish_index(self, conn, engine, label, target, settings_list):
+        if self.plan is not None:
+            ids = self.plan.drift_ids
+            bar = progress_bar(ids.size, f"insert drift rows {label}", not self.args.no_progress)
+            t0 = time.perf_counter()
+            pg.copy_vectors(conn, target.table, self.ds.base[ids], progress=bar.update, ids=ids)
+            insert_s = time.perf_counter() - t0
+            bar.close()
+            conn.execute(f"ANALYZE {target.table}")
+            idx_bytes = conn.execute(f"SELECT pg_relation_size('{target.table}_idx')").fetchone()[0]
+            entry = {"engine": engine, "index": label, "rows": int(ids.size), "insert_s": insert_s,
+                     "rows_per_s": ids.size / insert_s if insert_s else None, "index_bytes_after": idx_bytes}
+            if engine == "turboquant":
+                entry["stats_before"] = self.doc["indexes"][-1].get("stats")
+                entry["stats_after"] = tq_index_stats(conn, f"{target.table}_idx")
+            self.doc["drift"].append(entry)
+            self.p.say(f"inserted {ids.size} drift rows through {label} in {insert_s:.1f} s "
+                       f"({ids.size / max(insert_s, 1e-9):.0f} rows/s); index now {idx_bytes / 2**20:.1f} MiB")
+            self.sweep(engine, label + " +drift", target, settings_list, gt=self.plan.gt_after, phase="after")
+        conn.execute(f"DROP INDEX {target.table}_idx")
+        if self.plan is not None:
+            conn.execute(f"DELETE FROM {target.table} WHERE id = ANY(%s)", (self.plan.drift_ids.tolist(),))
+            conn.execute(f"VACUUM (ANALYZE) {target.table}")
 
     def exact(self, target):
         """The sequential-scan baseline, once per run: on the first table loaded."""
@@ -428,14 +529,45 @@ class Run:
                                            "(type only); index results skipped")
         opclass = TQ_OPCLASS[ds.metric]
         for bits in int_list(a.tq_bits):
-            opts = [f"bits = {bits}"] + [o.strip() for o in a.tq_options.split(",") if o.strip()]
-            label = f"turboquant b={bits}" + (f" {a.tq_options}" if a.tq_options else "")
-            ddl = (f"CREATE INDEX {TQ_TABLE}_idx ON {TQ_TABLE} USING turboquant (v {opclass}) "
-                   f"WITH ({', '.join(opts)})")
-            self.build(conn, "turboquant", label, target, ddl, {"bits": bits, "extra": a.tq_options})
-            self.sweep("turboquant", label, target,
-                       [{"turboquant.rerank": r} for r in int_list(a.tq_rerank)])
-            conn.execute(f"DROP INDEX {TQ_TABLE}_idx")
+            for lists in str_list(a.tq_lists):
+                self.turboquant_index(conn, target, opclass, bits, lists)
+
+    def turboquant_index(self, conn, target, opclass, bits, lists):
+        """One turboquant index (bits, lists) built, swept, drifted, dropped."""
+        a = self.args
+        extra = [o.strip() for o in a.tq_options.split(",") if o.strip()]
+        opts = [f"bits = {bits}"] + ([] if lists == "default" else [f"lists = {int(lists)}"]) + extra
+        label = f"turboquant b={bits}" + ("" if lists == "default" else
+                                          " flat" if int(lists) == 0 else f" lists={int(lists)}")
+        label += f" {a.tq_options}" if a.tq_options else ""
+        ddl = (f"CREATE INDEX {TQ_TABLE}_idx ON {TQ_TABLE} USING turboquant (v {opclass}) "
+               f"WITH ({', '.join(opts)})")
+        try:
+            self.build(conn, "turboquant", label, target, ddl, {"bits": bits, "lists": lists, "extra": a.tq_options})
+        except Exception as e:
+            if lists == "default" or 'parameter "lists"' not in str(e):
+                raise
+            if int(lists) != 0:
+                return self.skip("turboquant", f"{label}: this build has no lists option ({str(e).strip()})")
+            # An access method without lists is flat: build it as before.
+            ddl = ddl.replace(", lists = 0", "")
+            self.build(conn, "turboquant", label, target, ddl, {"bits": bits, "lists": lists, "extra": a.tq_options})
+        self.doc["indexes"][-1]["stats"] = tq_index_stats(conn, f"{TQ_TABLE}_idx")
+        n_lists = tq_index_lists(conn, f"{TQ_TABLE}_idx")
+        if n_lists is None and lists != "default":
+            n_lists = int(lists)
+        if n_lists is None:   # 'default' on a build that does not say: partitioned if probes exist
+            n_lists = 1 if conn.execute("SELECT current_setting('turboquant.probes', true)").fetchone()[0] else 0
+            n_lists = 10**9 if n_lists else 0
+        self.doc["indexes"][-1]["lists"] = n_lists if n_lists < 10**9 else None
+        reranks = int_list(a.tq_rerank)
+        if n_lists <= 1:   # flat: the one-list case (tq_index_stats reports 1 list)
+            settings = [{"turboquant.rerank": r} for r in reranks]
+        else:
+            settings = [{"turboquant.probes": p, "turboquant.rerank": r}
+                        for p in int_list(a.tq_probes) if p <= n_lists for r in reranks]
+        self.sweep("turboquant", label, target, settings)
+        self.finish_index(conn, "turboquant", label, target, settings)
 
     def pgvector(self, conn):
         a, ds = self.args, self.ds
@@ -463,17 +595,19 @@ class Run:
                    f"WITH (m = {a.hnsw_m}, ef_construction = {a.hnsw_ef_construction})")
             self.build(conn, "pgvector-hnsw", label, target, ddl,
                        {"m": a.hnsw_m, "ef_construction": a.hnsw_ef_construction})
-            self.sweep("pgvector-hnsw", label, target, [{"hnsw.ef_search": e} for e in int_list(a.hnsw_ef_search)])
-            conn.execute(f"DROP INDEX {PGV_TABLE}_idx")
-        if "pgvector-ivfflat" in wanted:
-            lists = a.ivf_lists or max(1, round(math.sqrt(ds.n)))
+            settings = [{"hnsw.ef_search": e} for e in int_list(a.hnsw_ef_search)]
+            self.sweep("pgvector-hnsw", label, target, settings)
+            self.finish_index(conn, "pgvector-hnsw", label, target, settings)
+        rows = ds.n if self.plan is None else int(self.plan.build_ids.size)
+        for lists in (int_list(a.ivf_lists) if "pgvector-ivfflat" in wanted else []):
+            lists = lists or max(1, round(math.sqrt(rows)))
             label = f"ivfflat lists={lists}"
             ddl = (f"CREATE INDEX {PGV_TABLE}_idx ON {PGV_TABLE} USING ivfflat (v {opclass}) "
                    f"WITH (lists = {lists})")
             self.build(conn, "pgvector-ivfflat", label, target, ddl, {"lists": lists})
-            self.sweep("pgvector-ivfflat", label, target,
-                       [{"ivfflat.probes": pr} for pr in int_list(a.ivf_probes) if pr <= lists])
-            conn.execute(f"DROP INDEX {PGV_TABLE}_idx")
+            settings = [{"ivfflat.probes": pr} for pr in int_list(a.ivf_probes) if pr <= lists]
+            self.sweep("pgvector-ivfflat", label, target, settings)
+            self.finish_index(conn, "pgvector-ivfflat", label, target, settings)
 
     def execute(self):
         with pg.connect(self.dsn) as conn:
@@ -483,6 +617,9 @@ class Run:
             try:
                 self.turboquant(conn)
                 self.pgvector(conn)
+                from . import report
+                self.doc["summary"] = report.summary(self.doc, [float(t) for t in str_list(self.args.thresholds)])
+                self.p.say(report.summary_text(self.doc["summary"]))
             finally:
                 if not self.args.keep_tables:
                     for t in (TQ_TABLE, PGV_TABLE):

@@ -15,18 +15,35 @@
  * run (no threads, no order depending on timing).
  *
  * Init.  k-means++ (D^2 sampling) needs one pass over the points per centroid
- * (n * k * dim again, but as matrix-vector work): about one Lloyd round or
- * more.  Random init costs nothing but leaves worse local optima; k-means++
- * on a random subset of 8k points is the cheap middle.  Measured on the real
- * sets (test/core/test_kmeans.cpp, KMeansMeasure.*, numbers in the test
- * output and in the commit that chose): see the constant kDefaultInit.
+ * (n * k * dim again, but as matrix-vector work).  Measured with
+ * bench/partition_bench.cpp (`init`, 10 Lloyd rounds, spherical, results in
+ * bench/results/partition_bench-init.txt): after 10 rounds the objective of
+ * all three inits agrees within 0.3% (npm-use512 k=80: ++ 4427.7, random
+ * 4430.0, ++ on 8k points 4433.9; k=320: 3906.1 / 3901.4 / 3911.3;
+ * debian-fasttext300 k=238: 3869.9 / 3860.9 / 3865.8), while full k-means++
+ * costs 25% of the training (5.5 s of 21.9 s on fasttext; random 0.08 s,
+ * ++ on a subset 0.38 s).  The default is k-means++ on a random subset of 8k
+ * points: random's cost, and ++'s spread (no two seeds in one tight clump of
+ * duplicates, which random init meets on data with many equal vectors).
  *
  * Metrics.  L2: plain Lloyd.  Cosine: spherical k-means (points normalised on
  * the fly, each centroid renormalised after its mean), distance 1 - cos.
  * Inner product: training is always Lloyd on the raw vectors (the mean is the
- * centroid); which rule assigns and ranks (L2 to those centroids or the
- * largest inner product) is PartitionMetric's answer, measured by recall@10 at
- * equal probes (see PartitionMetric).
+ * centroid).  Which rule assigns rows and which ranks lists for a query was
+ * measured (bench/partition_bench.cpp `ip`, results in
+ * bench/results/partition_bench-ip.txt): recall@10 of an exact search inside
+ * the probed lists, with the share of rows scanned, 238 lists:
+ *   debian-fasttext300 (norms 0.36-0.82, inner-product truth), 32 probes:
+ *     assign L2, rank L2  0.583 (17% scanned)
+ *     assign IP, rank IP  0.956 (43%); 8 probes 0.792 (20%): lists unbalanced
+ *                         (largest 4901 rows: large-norm centroids win rows)
+ *     assign L2, rank IP  0.942 (15%); 16 probes 0.870 (7%)
+ *   npm-use512 (unit vectors, so IP is cosine), 80 lists, 16 probes: 0.932
+ *     (23%), 0.969 (47%), 0.934 (30%).
+ * Assigning by L2 keeps lists balanced; ranking by inner product finds the
+ * lists holding the large-norm rows that inner-product answers favour.  At
+ * equal work L2/IP wins by far on non-unit data and is close to L2/L2 on unit
+ * data: PartitionMetric (assignment) is L2, PartitionRankMetric is IP.
  *
  * Empty clusters.  After each assignment, an empty cluster takes the point
  * farthest from its own centroid among clusters that keep at least one point;
@@ -60,7 +77,7 @@ using MapVec = Eigen::Map<Eigen::VectorXf>;
 using MapVecD = Eigen::Map<Eigen::VectorXd>;
 
 /* The init KMeansTrain uses (chosen by measurement, see the essay). */
-constexpr KMeansInit kDefaultInit = KMeansInit::kPlusPlus;
+constexpr KMeansInit kDefaultInit = KMeansInit::kPlusPlusSampled;
 /* Subset size of kPlusPlusSampled, per centroid. */
 constexpr size_t kSampledPerCentroid = 8;
 
@@ -404,14 +421,18 @@ Seconds(std::chrono::steady_clock::time_point t0)
 
 } /* namespace */
 
-/*
- * Inner product: lists trained by Lloyd on the raw vectors; assigned and
- * ranked by L2 to those centroids (see the measurement in the essay).
- */
+/* Inner product: rows go to the L2-nearest centroid (measured, see the essay). */
 Metric
 PartitionMetric(Metric index_metric) noexcept
 {
 	return index_metric == Metric::kInnerProduct ? Metric::kL2 : index_metric;
+}
+
+/* Inner product: queries probe lists by largest inner product (measured, see the essay). */
+Metric
+PartitionRankMetric(Metric index_metric) noexcept
+{
+	return index_metric;
 }
 
 size_t

@@ -242,9 +242,11 @@ void TopKSort(TopK *t) noexcept;
  *   kCosine       1 - <x/|x|, c>: spherical k-means, the data normalised,
  *                 centroids renormalised to unit length after every update
  *                 (a zero vector is at distance 1 from every centroid).
- *   kInnerProduct assign and rank by PartitionMetric(kInnerProduct), chosen
- *                 by measurement (kmeans.cpp essay): call PartitionMetric on
- *                 the index metric and pass the result to every function here.
+ *   kInnerProduct -<x, c> (largest inner product first).
+ * Which of these a partitioned index uses is chosen by measurement (kmeans.cpp
+ * essay): rows are trained and assigned with PartitionMetric(index metric),
+ * queries rank lists with PartitionRankMetric(index metric).  They differ only
+ * for inner product: lists by L2 (balanced), probe order by inner product.
  *
  * Determinism: the same (data, n, dim, k, metric, seed, iterations) give the
  * same centroids on every run of the same build: own PRNG (splitmix64), no
@@ -253,16 +255,18 @@ void TopKSort(TopK *t) noexcept;
  * differently in the last bit, so ties can resolve differently across them.
  */
 
-/* The metric lists are trained, assigned and ranked with for an index metric. */
+/* The metric lists are trained and rows assigned with, for an index metric. */
 Metric PartitionMetric(Metric index_metric) noexcept;
+/* The metric a query ranks the lists with (RankCentroids), for an index metric. */
+Metric PartitionRankMetric(Metric index_metric) noexcept;
 
 /* Bytes of scratch KMeansTrain needs (0 if the sizes overflow). */
 size_t KMeansScratchBytes(size_t n, uint32_t dim, uint32_t k) noexcept;
 
 /*
  * Trains k centroids (written to centroids[k * dim]) from n vectors.  Init is
- * k-means++ (D^2 sampling; measured against random and subsampled variants,
- * see kmeans.cpp), then `iterations` Lloyd rounds (stops early once no
+ * k-means++ (D^2 sampling) on a random subset of min(n, 8k) points (measured
+ * against full k-means++ and random init, see kmeans.cpp), then `iterations` Lloyd rounds (stops early once no
  * assignment changes).  Empty clusters are repaired each round by moving the
  * point farthest from its centroid (taken from a cluster of size > 1) into
  * the empty one.  k > n: every point becomes a centroid and the remaining
@@ -274,7 +278,7 @@ size_t KMeansScratchBytes(size_t n, uint32_t dim, uint32_t k) noexcept;
 bool KMeansTrain(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,
 				 uint64_t seed, int iterations, float *centroids, void *scratch) noexcept;
 
-/* How KMeansTrainEx seeds (kPlusPlus is what KMeansTrain uses). */
+/* How KMeansTrainEx seeds (kPlusPlusSampled is what KMeansTrain uses). */
 enum class KMeansInit : uint8_t {
 	kPlusPlus = 0,        /* k-means++ over all n points */
 	kRandom = 1,          /* k distinct random points */

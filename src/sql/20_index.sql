@@ -41,3 +41,12 @@ CREATE FUNCTION tq_index_check(index regclass, verify_codes boolean DEFAULT fals
 	RETURNS bigint
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL RESTRICTED;
 REVOKE ALL ON FUNCTION tq_index_check(regclass, boolean) FROM PUBLIC;
+
+-- The shape of an index: lists, rows per list, rows now and at build, size.
+CREATE FUNCTION tq_index_stats(index regclass, OUT lists int, OUT rows bigint,
+							   OUT built_rows bigint, OUT min_list_rows bigint,
+							   OUT avg_list_rows float8, OUT max_list_rows bigint,
+							   OUT empty_lists int, OUT pages bigint, OUT bits int,
+							   OUT dims int, OUT format int)
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT PARALLEL RESTRICTED;
+REVOKE ALL ON FUNCTION tq_index_stats(regclass) FROM PUBLIC;

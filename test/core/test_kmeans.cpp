@@ -288,3 +288,15 @@ TEST(KMeans, RankCentroidsOrderExact)
 	EXPECT_EQ(order[0], 1u);
 	EXPECT_EQ(order[2], 0u);
 }
+
+TEST(KMeans, PartitionMetrics)
+{
+	/* Cosine and L2 use their own metric throughout; inner product assigns rows by
+	 * L2 (balanced lists) and ranks lists by inner product. */
+	EXPECT_EQ(PartitionMetric(Metric::kL2), Metric::kL2);
+	EXPECT_EQ(PartitionMetric(Metric::kCosine), Metric::kCosine);
+	EXPECT_EQ(PartitionMetric(Metric::kInnerProduct), Metric::kL2);
+	EXPECT_EQ(PartitionRankMetric(Metric::kL2), Metric::kL2);
+	EXPECT_EQ(PartitionRankMetric(Metric::kCosine), Metric::kCosine);
+	EXPECT_EQ(PartitionRankMetric(Metric::kInnerProduct), Metric::kInnerProduct);
+}

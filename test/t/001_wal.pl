@@ -104,13 +104,13 @@ INSERT INTO queries SELECT i, d, rv(d) FROM generate_series(1, 5) i, unnest('{24
 CREATE TABLE s (id serial PRIMARY KEY, v tqvector(24));
 INSERT INTO s (v) SELECT rv(24) FROM generate_series(1, 600);
 CREATE INDEX s_l2 ON s USING turboquant (v tqvector_l2_ops) WITH (bits = 2);
-CREATE INDEX s_cos ON s USING turboquant (v tqvector_cosine_ops) WITH (bits = 3);
+CREATE INDEX s_cos ON s USING turboquant (v tqvector_cosine_ops) WITH (bits = 3, lists = 8);
 CREATE INDEX s_ip ON s USING turboquant (v tqvector_ip_ops) WITH (bits = 4);
 
 CREATE TABLE b (id serial PRIMARY KEY, v tqvector(1536));
 INSERT INTO b (v) SELECT rv(1536) FROM generate_series(1, 40);
 CREATE INDEX b_l2 ON b USING turboquant (v tqvector_l2_ops) WITH (bits = 4);
-CREATE INDEX b_cos ON b USING turboquant (v tqvector_cosine_ops) WITH (bits = 2);
+CREATE INDEX b_cos ON b USING turboquant (v tqvector_cosine_ops) WITH (bits = 2, lists = 4);
 
 CREATE TABLE e (id serial PRIMARY KEY, v tqvector);
 CREATE INDEX e_ip ON e USING turboquant (v tqvector_ip_ops) WITH (bits = 4);

@@ -7,8 +7,10 @@
 # must pass tq_index_check with verify_codes (every row encoded again and
 # compared with its stored codes, so torn or misplaced code pages are found),
 # return exactly what an exact (sequential) search returns for the rows that
-# survived — re-ranking every candidate — and accept further inserts.  Two rounds, so the second crash hits an index
-# that was already recovered once.
+# survived — re-ranking every candidate of every list (c3_cos and c16_ip are
+# partitioned: inserts go into lists) — and accept further inserts.  Two
+# rounds, so the second crash hits an index that was already recovered once.
+# Last, a crash in the middle of a partitioned build.
 use strict;
 use warnings;
 
@@ -38,8 +40,8 @@ CREATE TABLE c16 (id serial PRIMARY KEY, v tqvector(16000));
 INSERT INTO c3 (v) SELECT rv(3072) FROM generate_series(1, 40);
 INSERT INTO c16 (v) SELECT rv(16000) FROM generate_series(1, 20);
 CREATE INDEX c3_l2 ON c3 USING turboquant (v tqvector_l2_ops) WITH (bits = 4);
-CREATE INDEX c3_cos ON c3 USING turboquant (v tqvector_cosine_ops) WITH (bits = 3);
-CREATE INDEX c16_ip ON c16 USING turboquant (v tqvector_ip_ops) WITH (bits = 2);
+CREATE INDEX c3_cos ON c3 USING turboquant (v tqvector_cosine_ops) WITH (bits = 3, lists = 4);
+CREATE INDEX c16_ip ON c16 USING turboquant (v tqvector_ip_ops) WITH (bits = 2, lists = 3);
 });
 
 my @indexes = ([ 'c3', '<->', 3072 ], [ 'c3', '<=>', 3072 ], [ 'c16', '<#>', 16000 ]);
@@ -56,7 +58,7 @@ sub check_results
 			my $query = "SELECT string_agg(id::text, ',') FROM (SELECT id FROM $tab "
 			  . "ORDER BY v $op (SELECT v FROM queries WHERE dim = $dim AND id = $q) LIMIT 20) x";
 			my $got = $node->safe_psql('postgres',
-				"SET enable_seqscan = off; SET turboquant.rerank = 100000; $query");
+				"SET enable_seqscan = off; SET turboquant.rerank = 100000; SET turboquant.probes = 100; $query");
 			my $exact = $node->safe_psql('postgres',
 				"SET enable_indexscan = off; SET enable_bitmapscan = off; $query");
 			is($got, $exact, "$step: $tab $op query $q equals exact search");
@@ -134,6 +136,41 @@ INSERT INTO c16 (v) SELECT rv(16000) FROM generate_series(1, 10);
 	check_indexes("round $round, inserts after recovery");
 	check_results("round $round, inserts after recovery");
 }
+
+# A crash during a partitioned build: the build is not WAL-logged until its
+# end, and its transaction never committed, so after recovery the index does
+# not exist; the table is intact and a new build succeeds and passes the check.
+$node->safe_psql('postgres', q{
+CREATE TABLE big (id serial PRIMARY KEY, v tqvector(128));
+INSERT INTO big (v) SELECT rv(128) FROM generate_series(1, 60000);
+});
+{
+	my ($out, $err) = ('', '');
+	my $build = IPC::Run::start(
+		[
+			'psql', '-X', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-c',
+			'SET maintenance_work_mem = \'64MB\'; '
+			  . 'CREATE INDEX big_idx ON big USING turboquant (v tqvector_l2_ops) WITH (lists = 300)'
+		],
+		'>', \$out, '2>', \$err);
+	ok( $node->poll_query_until('postgres',
+			"SELECT count(*) > 0 FROM pg_stat_progress_create_index "
+			  . "WHERE phase IN ('building index: sampling', 'building index: training', "
+			  . "'building index: assigning and encoding', 'building index: writing')"),
+		'partitioned build under way (its phases are reported)');
+	$node->stop('immediate');
+	$build->finish;
+}
+$node->start;
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname = 'big_idx'"),
+	'0', 'the crashed build left no index');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM big'), '60000', 'the table is intact');
+$node->safe_psql('postgres',
+	'CREATE INDEX big_idx ON big USING turboquant (v tqvector_l2_ops) WITH (lists = 300)');
+is($node->safe_psql('postgres', "SELECT tq_index_check('big_idx')"), '60000',
+	'the build after recovery passes tq_index_check');
+is($node->safe_psql('postgres', "SELECT lists FROM tq_index_stats('big_idx')"), '300',
+	'with its lists');
 
 $node->stop;
 done_testing();

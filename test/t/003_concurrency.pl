@@ -35,10 +35,10 @@ INSERT INTO queries SELECT i, d, rv(d) FROM generate_series(1, 5) i, unnest('{64
 CREATE TABLE t (id serial PRIMARY KEY, cat int, v tqvector(64));
 INSERT INTO t (cat, v) SELECT i % 10, rv(64) FROM generate_series(1, 3000) i;
 CREATE INDEX t_l2 ON t USING turboquant (v tqvector_l2_ops) WITH (bits = 3);
-CREATE INDEX t_cos ON t USING turboquant (v tqvector_cosine_ops) WITH (bits = 2);
+CREATE INDEX t_cos ON t USING turboquant (v tqvector_cosine_ops) WITH (bits = 2, lists = 10);
 CREATE TABLE h (id serial PRIMARY KEY, v tqvector(768));
 INSERT INTO h (v) SELECT rv(768) FROM generate_series(1, 300);
-CREATE INDEX h_ip ON h USING turboquant (v tqvector_ip_ops) WITH (bits = 4);
+CREATE INDEX h_ip ON h USING turboquant (v tqvector_ip_ops) WITH (bits = 4, lists = 5);
 -- Run during the load, in one REPEATABLE READ snapshot: for each index, the
 -- index's answer with every candidate re-ranked must equal the exact
 -- answer, and at the default re-rank depth hold at least 7 of the exact
@@ -54,6 +54,7 @@ BEGIN
 		PERFORM set_config('enable_seqscan', 'off', true);
 		PERFORM set_config('enable_indexscan', 'on', true);
 		PERFORM set_config('turboquant.rerank', '100000', true);
+		PERFORM set_config('turboquant.probes', '100', true);
 		EXECUTE sql INTO full_rerank;
 		PERFORM set_config('turboquant.rerank', '200', true);
 		EXECUTE sql INTO approx;
@@ -149,7 +150,7 @@ for my $ix (@indexes)
 $node->safe_psql('postgres', 'VACUUM t, h');
 my $index = 'SET enable_seqscan = off';
 my $approx = results($index);
-my $exact_by_index = results("$index; SET turboquant.rerank = 100000");
+my $exact_by_index = results("$index; SET turboquant.rerank = 100000; SET turboquant.probes = 100");
 my $exact = results('SET enable_indexscan = off; SET enable_bitmapscan = off');
 my $explain = "EXPLAIN (COSTS OFF) SELECT id FROM t WHERE id % 10 = 1 ORDER BY v <-> "
   . "(SELECT v FROM queries WHERE dim = 64 AND id = 1) LIMIT 10";

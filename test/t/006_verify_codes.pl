@@ -34,11 +34,17 @@ my $file = $node->data_dir . '/'
   . $node->safe_psql('postgres', "SELECT pg_relation_filepath('t_idx')");
 $node->stop;
 
-# Block 1 is the first page of stripe 0, which 2000 rows fill (a stripe holds
-# at most 32 groups of 32).  Its codes end at pd_lower (page header offset 12):
-# flip the 256 bytes before it, the codes of used slots.
+# The metapage names the block of stripe 0 (first_stripe, at offset 76 of its
+# contents, which start after the 24-byte page header; a flat index keeps its
+# one-entry list directory before it).  2000 rows fill that stripe (a stripe
+# holds at most 32 groups of 32).  Its codes end at pd_lower (page header
+# offset 12): flip the 256 bytes before it, the codes of used slots.
 open(my $fh, '+<:raw', $file) or die "open $file: $!";
-my $block = 8192;
+seek($fh, 24 + 76, 0);
+read($fh, my $first_raw, 4) == 4 or die "short read";
+my $first_stripe = unpack('V', $first_raw);
+ok($first_stripe >= 2 && $first_stripe < 10, "stripe 0 at block $first_stripe");
+my $block = 8192 * $first_stripe;
 seek($fh, $block + 12, 0);
 read($fh, my $lower_raw, 2) == 2 or die "short read";
 my $lower = unpack('v', $lower_raw);

@@ -1,0 +1,77 @@
+# Copyright (c) turboquant contributors
+#
+# Parallel build of a partitioned index (max_parallel_maintenance_workers):
+# workers and the leader assign and encode their share of the table into a
+# shared sort keyed by (list, heap TID), so the index must come out the same,
+# page for page (apart from the LSN and checksum in each page header), as a
+# serial build; and it must pass tq_index_check and answer queries.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('parallel');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+jit = off
+log_min_messages = debug1
+max_worker_processes = 8
+max_parallel_workers = 8
+});
+$node->start;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION turboquant;
+SELECT setseed(0.3);
+CREATE TABLE t (id int, v tqvector(64));
+INSERT INTO t SELECT i, (SELECT array_agg(random() - 0.5) FROM generate_series(1, 64) d
+						 WHERE i > 0)::tqvector
+	FROM generate_series(1, 30000) i;
+});
+
+# the index's pages without each page's LSN and checksum (its first 10 bytes)
+sub index_pages
+{
+	$node->safe_psql('postgres', 'CHECKPOINT');
+	my $file = $node->data_dir . '/'
+	  . $node->safe_psql('postgres', "SELECT pg_relation_filepath('t_idx')");
+	open(my $fh, '<:raw', $file) or die "open $file: $!";
+	local $/;
+	my $all = <$fh>;
+	close $fh;
+	my @pages;
+	for (my $off = 0; $off < length($all); $off += 8192)
+	{
+		push @pages, substr($all, $off + 10, 8182);
+	}
+	return \@pages;
+}
+
+my $build = 'CREATE INDEX t_idx ON t USING turboquant (v tqvector_l2_ops) WITH (lists = 60)';
+$node->safe_psql('postgres', "SET max_parallel_maintenance_workers = 0; $build");
+my $serial = index_pages();
+my $answers_sql = "SET enable_seqscan = off; SET turboquant.rerank = 0; "
+  . "SELECT string_agg(x::text, ';') FROM (SELECT (SELECT array_agg(id) FROM "
+  . "(SELECT id FROM t ORDER BY v <-> q.v LIMIT 20) s) AS x FROM t q WHERE q.id <= 20) y";
+my $serial_answers = $node->safe_psql('postgres', $answers_sql);
+$node->safe_psql('postgres', 'DROP INDEX t_idx');
+
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres',
+	"SET max_parallel_maintenance_workers = 2; SET min_parallel_table_scan_size = 0; "
+	  . "SET maintenance_work_mem = '64MB'; $build");
+my $log = slurp_file($node->logfile, $log_offset);
+like($log, qr/turboquant build of "t_idx": [12] parallel workers/, 'the build ran with parallel workers');
+my $parallel = index_pages();
+
+is(scalar @$parallel, scalar @$serial, 'as many pages as the serial build');
+my $same = grep { $parallel->[$_] eq $serial->[$_] } 0 .. $#$serial;
+is($same, scalar @$serial, 'every page equals the serial build\'s');
+is($node->safe_psql('postgres', "SELECT tq_index_check('t_idx', verify_codes => true)"),
+	'30000', 'the parallel build passes tq_index_check');
+is($node->safe_psql('postgres', $answers_sql), $serial_answers,
+	'approximate answers equal the serial index\'s');
+
+$node->stop;
+done_testing();
