@@ -68,8 +68,9 @@ def demo_db(pg_dsn):
     yield pg_dsn
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS demo_packages, demo_packages_pgvector")
-        if "turboquant_pgvector" not in before:
-            conn.execute("DROP EXTENSION IF EXISTS turboquant_pgvector")
+        for ext in ("turboquant_pgvector", "vector"):      # leave the database as it was
+            if ext not in before:
+                conn.execute(f"DROP EXTENSION IF EXISTS {ext}")
 
 
 def test_demo_with_the_model(demo_db):
