@@ -1,7 +1,9 @@
 # turboquant — built with PGXS.  `make && make install`, then see scripts/test.sh.
-EXTENSION = turboquant
+EXTENSION = turboquant turboquant_pgvector
 MODULE_big = turboquant
 DATA_built = turboquant--0.1.0.sql
+# The companion extension for pgvector's types (its C functions are in turboquant.so).
+DATA = src/turboquant_pgvector--0.1.0.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 GLUE_SRCS = $(sort $(wildcard src/*.cpp))
@@ -78,6 +80,14 @@ CORE_OBJS = $(CORE_SRCS:.cpp=.o)
 
 test/core/tq_core_tests: $(CORE_TEST_SRCS) $(CORE_OBJS) $(HEADERS)
 	$(CXX) $(TQ_CXXFLAGS) $(EIGEN_CFLAGS) -g -o $@ $(CORE_TEST_SRCS) $(CORE_OBJS) $(GTEST_LIBS) -lm
+
+# ---- the companion extension's tests: need pgvector installed ----
+PGVECTOR_REGRESS = $(basename $(notdir $(sort $(wildcard test/pgvector/sql/*.sql))))
+.PHONY: installcheck-pgvector
+installcheck-pgvector:
+	$(pg_regress_installcheck) --inputdir=test/pgvector --outputdir=test/pgvector \
+		--load-extension=vector --load-extension=turboquant \
+		--load-extension=turboquant_pgvector $(PGVECTOR_REGRESS)
 
 .PHONY: unittest bench-kernels
 unittest: test/core/tq_core_tests

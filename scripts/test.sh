@@ -8,6 +8,11 @@
 #            documents exist, this script's own log parsers (one per check)
 #   unit     core unit tests (GoogleTest cases, no server)
 #   regress  pg_regress (sql/, expected/; one per file) on a throwaway cluster
+#   pgvector the companion extension turboquant_pgvector's pg_regress tests
+#            (test/pgvector; one per file); skipped, one per file, when
+#            pgvector is not installed (it is optional, not test data)
+#   readme   the README's SQL examples (test/readme_sql.sh): with turboquant
+#            alone, and with pgvector too (skipped without pgvector)
 #   tap      TAP tests (test/t; one per script, its assertions shown) as postgres
 #   pytest   the benchmark runner's tests (one per test) on a throwaway cluster
 # Builds (with -Werror) and installs the extension first: installing needs
@@ -23,7 +28,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-SUITES=(checks unit regress tap pytest)
+SUITES=(checks unit regress pgvector readme tap pytest)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -116,6 +121,32 @@ suite_regress() {
 	[ -f regression.diffs ] && head -200 regression.diffs
 	# shellcheck disable=SC2046
 	report regress "pg_regress files" $(parse_regress "$LOG/regress.log")
+}
+
+suite_pgvector() {
+	local n
+	n=$(ls test/pgvector/sql/*.sql | wc -l)
+	if [ ! -f "$(pg_config --sharedir)/extension/vector.control" ]; then
+		echo "skipped: pgvector is not installed ($n pg_regress files of test/pgvector not run)"
+		report pgvector "pg_regress files, need pgvector" 0 0 "$n"
+		return
+	fi
+	rm -f test/pgvector/regression.diffs
+	pg_virtualenv -t make installcheck-pgvector >"$LOG/regress-pgvector.log" 2>&1
+	grep -E '^(test |ok |not ok |     )|tests (passed|failed)' "$LOG/regress-pgvector.log" | tail -20
+	[ -f test/pgvector/regression.diffs ] && head -200 test/pgvector/regression.diffs
+	# shellcheck disable=SC2046
+	report pgvector "pg_regress files" $(parse_regress "$LOG/regress-pgvector.log")
+}
+
+suite_readme() {
+	local last
+	pg_virtualenv -t bash test/readme_sql.sh >"$LOG/readme.log" 2>&1
+	tail -30 "$LOG/readme.log"
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOG/readme.log" | tail -1)
+	if [ -z "$last" ]; then report readme "README runs" 0 1 0; return; fi
+	# shellcheck disable=SC2086
+	report readme "README runs: turboquant alone, with pgvector" $(echo "$last" | awk '{print $1, $3, $5}')
 }
 
 suite_tap() {

@@ -1,8 +1,12 @@
 -- Dimensions pgvector cannot index: 3072 (common embedding size) and 16000
 -- (the type's limit), where one 32-vector block spans many pages and every
 -- insert writes several WAL records.
+-- The tables hold 190 and 50 rows: far fewer than the default re-rank budget
+-- (200), which would re-rank every row whatever the codes say; a budget of 10
+-- (LIMIT 5) and 5 (LIMIT 1) leaves the choice of candidates to the codes.
 SET client_min_messages = warning;
 SET enable_seqscan = off;
+SET turboquant.rerank = 10;
 SELECT setseed(0.3);
 
 CREATE TABLE h3072 (id int, v tqvector(3072));
@@ -26,6 +30,7 @@ FROM approx JOIN h3072 a USING (id);
 RESET enable_indexscan;
 DROP TABLE h3072, approx;
 
+SET turboquant.rerank = 5;
 CREATE TABLE h16000 (id int, v tqvector(16000));
 INSERT INTO h16000
 	SELECT i, (SELECT array_agg(cos(i * 0.5 + d * 0.003) + (random() - 0.5) * 0.1)

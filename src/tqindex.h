@@ -320,6 +320,7 @@ uint32		TqIndexTypmodDims(Relation index);
 void		TqCheckVectorDims(uint32 expect, int got);
 void		TqCheckFormat(Relation index, const TqMetaPageData *meta);
 Datum		TqIndexValueToTqvector(Relation index, Datum value);
+void		TqCheckQueryDims(Relation index, int index_dims, int query_dims);
 
 /* Block of page `page` of stripe `stripe`: the one home of stripe addressing. */
 static inline BlockNumber
@@ -350,6 +351,10 @@ TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags)
 				 opaque->page_id != TQ_PAGE_ID || (opaque->flags & expect_flags) == 0))
 		TqPageError(page, index, blkno);
 }
+
+/* tqscan_nulls.cpp: rows with NULL vectors, after every indexed row */
+struct TqNullScan;
+bool		TqScanNextNull(IndexScanDesc scan, TqNullScan **state, MemoryContext cxt);
 
 /* AM callbacks */
 extern "C" {

@@ -19,7 +19,9 @@
  * clause rejected some), the next pass takes the following candidates, four
  * times as many each time, so a selective filter costs a few passes, never a
  * short result; when a region has no unseen slot left the next region starts,
- * and the scan ends only when no unseen slot remains in any list.
+ * and the scan ends only when no unseen slot remains in any list — and then
+ * returns the table's rows whose vector is NULL, with a NULL distance, last,
+ * as a sequential scan orders them (tqscan_nulls.cpp).
  *
  * Each pass returns the better half of the rows it knows exactly and holds the
  * rest back to merge with the next pass's (or region's) candidates, so rows come in exact
@@ -73,6 +75,7 @@ typedef struct TqScanOpaqueData
 	const TqIndexCache *cache;
 	Metric		metric;
 	MemoryContext scanctx;		/* lives as long as the scan */
+	TqNullScan *nulls;			/* last phase: rows with NULL vectors (tqscan_nulls.cpp) */
 	MemoryContext passctx;		/* reset every pass */
 
 	/* query */
@@ -154,6 +157,7 @@ tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nord
 		memmove(scan->orderByData, orderbys, norderbys * sizeof(ScanKeyData));
 	so->started = false;
 	so->exhausted = false;
+	so->nulls = NULL;			/* in scanctx; reset below */
 	so->have_bound = false;
 	so->nresults = so->next = so->nheld = 0;
 	MemoryContextReset(so->passctx);
@@ -582,13 +586,13 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 		if (meta.dims == 0 || meta.n_stripes == 0)
 		{
 			so->exhausted = true;
-			return false;
+			return TqScanNextNull(scan, &so->nulls, so->passctx);
 		}
 		TqScanAlloc(so, TqGetCache(scan->indexRelation, &meta));
 		if (so->query)
 		{
 			/* the operator's own message: the plan must not change the error */
-			TqCheckDimsMatch((int) meta.dims, so->query->dim);
+			TqCheckQueryDims(scan->indexRelation, (int) meta.dims, so->query->dim);
 			turboquant::PrepareQuery(so->cache->qz, so->metric, so->query->x, so->lut,
 									 so->scratch);
 		}
@@ -601,12 +605,13 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 	}
 	while (so->next >= so->nresults)
 	{
+		/* every indexed row returned: rows with NULL vectors come last */
 		if (so->exhausted && so->nheld == 0)
-			return false;
+			return TqScanNextNull(scan, &so->nulls, so->passctx);
 		if (!TqNextBatch(scan, so))
 		{
 			so->exhausted = true;
-			return false;
+			return TqScanNextNull(scan, &so->nulls, so->passctx);
 		}
 	}
 	{

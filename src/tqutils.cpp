@@ -614,6 +614,23 @@ TqCheckVectorDims(uint32 expect, int got)
 }
 
 /*
+ * Errors when a query's dimension differs from the index's, in the words of
+ * the column type's own operators ("different halfvec dimensions 3 and 2"
+ * for pgvector's types, as tqvector's TqCheckDimsMatch says for tqvector), so
+ * an index scan fails as a sequential scan would.
+ */
+void
+TqCheckQueryDims(Relation index, int index_dims, int query_dims)
+{
+	if (index_dims != query_dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different %s dimensions %d and %d",
+						format_type_be(TupleDescAttr(index->rd_att, 0)->atttypid),
+						index_dims, query_dims)));
+}
+
+/*
  * An indexed value or a query as a tqvector.  Every place that reads one
  * (build, insert, scan, tq_index_check) goes through here: the opclass's
  * optional support function 2 converts pgvector's vector or halfvec; without

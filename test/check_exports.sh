@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 lib=turboquant.so
 sql=$(ls turboquant--*.sql | head -1)
 [ -f "$lib" ] && [ -f "$sql" ] || { echo "check_exports.sh: build first (make)" >&2; exit 2; }
+# the companion extension (turboquant_pgvector) calls functions of the same library
+sql="$sql $(ls src/turboquant_pgvector--*.sql)"
 
 status=0
 want=$(perl -0777 -ne '
@@ -23,7 +25,7 @@ want=$(perl -0777 -ne '
 	}
 	print "Pg_magic_func\n_PG_init\n";
 	# the parallel index build worker, started by name (src/tqbuild.cpp)
-	print "tq_parallel_build_main\n";' "$sql" | sort -u)
+	print "tq_parallel_build_main\n";' $sql | sort -u)
 have=$(nm -D --defined-only "$lib" | awk '{print $NF}' | sort -u)
 extra=$(comm -13 <(echo "$want") <(echo "$have"))
 missing=$(comm -23 <(echo "$want") <(echo "$have"))

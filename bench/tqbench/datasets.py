@@ -246,6 +246,18 @@ def _limit(ds: Dataset, n=None, nq=None):
     return ds
 
 
+DEMO_SET = "minilm-npm5k"
+
+
+def load_demo(metric):
+    """The demo's set, shipped in the repository (examples/data): 5,000 npm package summaries
+    embedded with all-MiniLM-L6-v2 (384-d, unit length, stored as float16); the last 500 rows are
+    the queries, the first 4,500 the base.  Ground truth is computed."""
+    vecs = np.load(REPO_ROOT / "examples" / "data" / "npm-packages.minilm384.f16.npy").astype(np.float32)
+    return Dataset(DEMO_SET, np.ascontiguousarray(vecs[:4500]), np.ascontiguousarray(vecs[4500:]), metric, None,
+                   {"source": "examples/data/npm-packages.minilm384.f16.npy (rows 0-4499 base, 4500-4999 queries)"})
+
+
 def load_named(name, metric, data_dir=DEFAULT_DATA_DIR):
     """One of the real sets in the shared data folder."""
     folder = Path(data_dir) / name
@@ -302,6 +314,8 @@ def load(spec: str, metric: str, *, n=None, nq=None, data_dir=DEFAULT_DATA_DIR,
         return _limit(ds, n, nq)
     if spec in NAMED_SETS:
         return _limit(load_named(spec, metric, data_dir), n, nq)
+    if spec == DEMO_SET:
+        return _limit(load_demo(metric), n, nq)
     p = Path(spec)
     if p.suffix.lower() in (".hdf5", ".h5"):
         b, q, g, file_metric = read_hdf5(p)
@@ -313,7 +327,8 @@ def load(spec: str, metric: str, *, n=None, nq=None, data_dir=DEFAULT_DATA_DIR,
         return _limit(load_folder(p, metric), n, nq)
     if (Path(data_dir) / spec).is_dir():
         return _limit(load_folder(Path(data_dir) / spec, metric), n, nq)
-    raise ValueError(f"unknown dataset {spec!r}: use synthetic, {', '.join(NAMED_SETS)}, a folder or an .hdf5 file")
+    raise ValueError(f"unknown dataset {spec!r}: use synthetic, {DEMO_SET}, {', '.join(NAMED_SETS)}, "
+                     "a folder or an .hdf5 file")
 
 
 def fingerprint(ds: Dataset):

@@ -12,6 +12,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ENGINE_COLORS = {"turboquant": "tab:blue", "pgvector-hnsw": "tab:orange", "pgvector-ivfflat": "tab:green",
                  "exact": "black"}
+# One colour per engine and bit width (or per pgvector index), told apart at a glance.
+INDEX_COLORS = {"turboquant b=2": "#1f77b4", "turboquant b=3": "#9467bd", "turboquant b=4": "#17becf",
+                "turboquant b=1": "#7f7f7f"}
+ENGINE_FALLBACK = {"pgvector-hnsw": ["#d62728", "#ff7f0e", "#e377c2"],
+                   "pgvector-ivfflat": ["#2ca02c", "#bcbd22", "#8c564b"], "exact": ["black", "#555555"]}
+# Point labels: the setting swept, shortened.
+SETTING_ABBREV = {"rerank": "r", "ef_search": "ef", "probes": "p"}
+
+
+def _index_color(engine, label, seen):
+    """The colour of one index line: fixed for turboquant bit widths, the next free one otherwise."""
+    if label in INDEX_COLORS:
+        return INDEX_COLORS[label]
+    if label not in seen:
+        pool = ENGINE_FALLBACK.get(engine, ["#444444"])
+        n = len([x for x in seen.values() if x[0] == engine])
+        seen[label] = (engine, pool[n % len(pool)])
+    return seen[label][1]
+
+
+def _setting_label(settings):
+    """'r50', 'ef40', 'p8': the point's setting, or '' for exact search."""
+    return ",".join(f"{SETTING_ABBREV.get(n.split('.')[-1], n.split('.')[-1] + '=')}{v}"
+                    for n, v in settings.items())
 
 
 def _series(doc, k, clients=1):
@@ -35,23 +59,36 @@ def charts(doc, stem):
     ks = sorted({r["k"] for r in doc["results"]})
     if ks:
         k = 10 if 10 in ks else ks[0]
-        fig, ax = plt.subplots(figsize=(8, 5.5))
+        # left: every point; right: the high-recall corner, where the choice is made
+        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1, 1]})
+        seen = {}
+        high = []
         for (engine, label), rows in _series(doc, k).items():
-            style = dict(color=ENGINE_COLORS.get(engine), marker="o")
+            color = _index_color(engine, label, seen)
+            high += [r["qps"] for r in rows if r["recall"] >= 0.95]
+            style = dict(color=color, marker="o", markersize=4)
             if engine == "exact":
                 style["marker"] = "s" if "tqvector" in label else "x"
-            if engine == "turboquant":
-                style["linestyle"] = {"b=2": ":", "b=3": "--"}.get(label.split()[1] if " " in label else "", "-")
-            pts = sorted((r["recall"], r["qps"]) for r in rows)   # a sweep, drawn left to right
-            xs = [p[0] for p in pts]
-            ys = [p[1] for p in pts]
-            ax.plot(xs, ys, label=label, **style)
-        ax.set_xlabel(f"recall@{k}")
-        ax.set_ylabel("queries per second (1 client, log)")
-        ax.set_yscale("log")
-        ax.grid(True, which="both", alpha=0.3)
+            pts = sorted((r["recall"], r["qps"], _setting_label(r["settings"])) for r in rows)
+            for a in (ax, zoom):
+                a.plot([p[0] for p in pts], [p[1] for p in pts], label=label, **style)
+                for x, y, name in pts:          # every point says its setting
+                    if name and (a is ax or x >= 0.95):
+                        a.annotate(name, (x, y), textcoords="offset points", xytext=(3, 3),
+                                   fontsize=6 if a is ax else 7, color=color)
+        zoom.set_xlim(0.95, 1.002)
+        if high:
+            zoom.set_ylim(min(high) * 0.8, max(high) * 1.25)
+        zoom.set_title(f"recall@{k} 0.95 and above", fontsize=10)
         ax.set_title(_title(doc), fontsize=10)
+        for a in (ax, zoom):
+            a.set_xlabel(f"recall@{k}")
+            a.set_ylabel("queries per second (1 client, log)")
+            a.set_yscale("log")
+            a.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
+        ax.text(0.01, 0.01, "point labels: r = turboquant.rerank, ef = hnsw.ef_search, p = ivfflat.probes",
+                transform=ax.transAxes, fontsize=7, color="#555555")
         p = stem.with_name(stem.name + "-recall-qps.png")
         fig.tight_layout()
         fig.savefig(p, dpi=110)
@@ -88,7 +125,8 @@ def charts(doc, stem):
     if doc["indexes"]:
         idx = doc["indexes"]
         labels = [i["index"] for i in idx]
-        colors = [ENGINE_COLORS.get(i["engine"]) for i in idx]
+        seen = {}
+        colors = [_index_color(i["engine"], i["index"], seen) for i in idx]
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 0.5 * len(idx) + 2))
         a1.barh(labels, [i["build_s"] for i in idx], color=colors)
         a1.set_xlabel("build time (s)")

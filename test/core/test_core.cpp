@@ -2,7 +2,6 @@
  * test_core.cpp — codebooks, rotation, encode/decode and top-k.
  */
 #include <algorithm>
-#include <chrono>
 #include <gtest/gtest.h>
 #include <Eigen/Dense>
 
@@ -183,33 +182,36 @@ TEST(Rotation, DeterministicAndRelocatable)
 	std::memset(a.mem->p, 0, size); /* the original is gone */
 	Rotate(m, x.data(), r2.data(), a.scratch.data());
 	EXPECT_EQ(0, std::memcmp(r1.data(), r2.data(), sizeof(float) * 1536));
-	/* A golden value pins the generator across platforms and compilers. */
-	std::printf("rotation golden: r[0]=%.9g r[1535]=%.9g\n", r2[0], r2[1535]);
+	/*
+	 * Golden values pin the generator (permutations and signs from the seed)
+	 * across platforms and compilers: another generator moves them by ~1e-2;
+	 * the tolerance only allows last-bit differences in the arithmetic.
+	 */
+	EXPECT_NEAR(r2[0], -0.0219116211, 1e-6);
+	EXPECT_NEAR(r2[1535], -0.034362793, 1e-6);
+	/* and the seed is used: another one gives other values */
+	Rotate(c.q, x.data(), r1.data(), c.scratch.data());
+	EXPECT_GT(std::fabs(r1[0] - r2[0]) + std::fabs(r1[1535] - r2[1535]), 1e-3);
 }
 
-/* Building a quantizer takes milliseconds even at the largest dimension. */
-TEST(Rotation, FastToBuildAndApply)
+/*
+ * Quantizer construction and rotation at the largest dimensions work; their
+ * speed (milliseconds, microseconds) is measured by `make bench-kernels`
+ * (bench/kernel_bench.cpp), never asserted here: timings flake on a shared
+ * machine.
+ */
+TEST(Rotation, LargeDimensions)
 {
 	for (uint32_t dim : {3072u, 16000u}) {
-		Qz warm(dim, 4); /* memoises the codebook */
+		Qz warm(dim, 4);
 		AlignedBuf mem(QuantizerSize(dim, 4));
-		auto t0 = std::chrono::steady_clock::now();
 		ASSERT_TRUE(QuantizerInit(mem.p, dim, 4, 5));
-		double init_ms =
-			std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-				.count();
 		std::vector<float> x(dim, 1.0f), r(QuantizerLayout(warm.q).padded_dim);
-		t0 = std::chrono::steady_clock::now();
-		for (int i = 0; i < 20; i++)
-			Rotate(warm.q, x.data(), r.data(), warm.scratch.data());
-		double rot_us =
-			std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
-				.count() /
-			20;
-		std::printf("dim %u: QuantizerInit %.3f ms, Rotate %.1f us, blob %zu bytes\n", dim, init_ms,
-					rot_us, QuantizerSize(dim, 4));
-		EXPECT_LT(init_ms, 5.0);
-		EXPECT_LT(rot_us, 2000.0);
+		Rotate(warm.q, x.data(), r.data(), warm.scratch.data());
+		double nn = 0;
+		for (float v : r)
+			nn += (double) v * v;
+		EXPECT_NEAR(nn, (double) dim, 1e-3 * dim) << dim;
 	}
 }
 
