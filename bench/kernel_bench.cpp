@@ -1,14 +1,17 @@
 /*
- * kernel_bench.cpp — single-query scan speed of each SIMD level.
+ * kernel_bench.cpp — single-query scan speed of each kernel set.
  *
- * For bits in {2, 3, 4} and d in {768, 1536, 3072}: random codes for N
+ * For bits in {2, 3, 4} and d in {128, 384, 768, 1536, 3072}: random codes for N
  * vectors (default 100,000; -n N), one query's tables, and the time per vector
- * of ScanBlocks (scan + estimate) at every level this CPU runs, beside the
+ * of ScanBlocks (scan + estimate) with every kernel set this CPU runs, beside the
  * time to merely read the same bytes (a 64-bit sum over the codes: the
  * memory-bound floor).  A second table repeats a small working set (4,096
  * vectors, codes in cache) many times.  Not part of the test suite.
  *
- *   bench/kernel_bench [-n N] [-c CACHED_N] [-r REPEATS]
+ * A third table times encoding (EncodeBatch + PackBlock) against reading the
+ * same float vectors.
+ *
+ *   bench/kernel_bench [-n N] [-c CACHED_N] [-r REPEATS] [--no-encode]
  */
 #include <chrono>
 #include <cstdio>
@@ -64,11 +67,14 @@ RunTable(const char *title, size_t n, int reps)
 {
 	std::printf("\n%s: N = %zu vectors, %d repetition(s), ns per vector per query\n", title, n,
 				reps);
-	std::printf("%5s %5s %9s %10s %10s %10s %10s\n", "bits", "dim", "bytes/vec", "read", "scalar",
-				"simde", "avx512");
+	std::printf("%5s %5s %9s %10s", "bits", "dim", "bytes/vec", "read");
+	for (int set = KernelSetCount() - 1; set >= 0; set--)
+		if (KernelSetRuns(set))
+			std::printf(" %10s", KernelSetName(set));
+	std::printf("\n");
 	volatile uint64_t sink = 0;
 	for (int bits : {2, 3, 4}) {
-		for (uint32_t dim : {768u, 1536u, 3072u}) {
+		for (uint32_t dim : {128u, 384u, 768u, 1536u, 3072u}) {
 			size_t qsize = QuantizerSize(dim, bits);
 			uint8_t *qmem = static_cast<uint8_t *>(std::aligned_alloc(64, (qsize + 63) / 64 * 64));
 			QuantizerInit(qmem, dim, bits, 1);
@@ -89,7 +95,6 @@ RunTable(const char *title, size_t n, int reps)
 				v = (float) ((rng.Next() >> 11) * (1.0 / 9007199254740992.0) - 0.5);
 			size_t lsize = QueryLutSize(qz);
 			uint8_t *lut = static_cast<uint8_t *>(std::aligned_alloc(64, (lsize + 63) / 64 * 64));
-			PrepareQuery(qz, Metric::kCosine, q.data(), lut, scratch.data());
 
 			double vecs = (double) nb * kBlockVectors * reps;
 			/* Warm up, then best of 3. */
@@ -107,26 +112,82 @@ RunTable(const char *title, size_t n, int reps)
 				for (int r = 0; r < reps; r++)
 					sink = sink + ReadBytes(blocks, bytes);
 			});
-			double lv[3] = {-1, -1, -1};
-			for (int level = 0; level < 3; level++) {
-				if (!SetSimdLevel((SimdLevel) level))
+			std::vector<double> lv;
+			for (int set = KernelSetCount() - 1; set >= 0; set--) {
+				if (!SetKernelSet(set))
 					continue;
-				lv[level] = best([&] {
+				PrepareQuery(qz, Metric::kCosine, q.data(), lut, scratch.data());
+				lv.push_back(best([&] {
 					for (int r = 0; r < reps; r++)
 						ScanBlocks(lut, blocks, nb, norms.data(), factors.data(), out.data());
-				});
+				}));
 			}
-			SetSimdLevel(SimdLevel::kAuto);
+			SetKernelSet(-1);
 			std::printf("%5d %5u %9u %10.2f", bits, dim, l.block_bytes / kBlockVectors, read_ns);
-			for (double v : lv) {
-				if (v < 0)
-					std::printf(" %10s", "n/a");
-				else
-					std::printf(" %10.2f", v);
-			}
+			for (double v : lv)
+				std::printf(" %10.2f", v);
 			std::printf("\n");
 			std::free(lut);
 			std::free(blocks);
+			std::free(qmem);
+		}
+	}
+	if (sink == 42)
+		std::printf("\n");
+}
+
+/*
+ * Encoding throughput: EncodeBatch + PackBlock per vector (what an index build
+ * does per row), beside the time to read the same float vectors (the core's
+ * share of a sequential scan: a scan reads every vector once).
+ */
+void
+RunEncode(size_t n)
+{
+	std::printf("\nEncoding: N = %zu vectors, ns per vector (EncodeBatch + PackBlock, 32 at a time)\n",
+				n);
+	std::printf("%5s %5s %10s %10s %8s\n", "bits", "dim", "read f32", "encode", "ratio");
+	volatile uint64_t sink = 0;
+	for (int bits : {2, 3, 4}) {
+		for (uint32_t dim : {128u, 384u, 768u, 1536u, 3072u}) {
+			size_t qsize = QuantizerSize(dim, bits);
+			uint8_t *qmem = static_cast<uint8_t *>(std::aligned_alloc(64, (qsize + 63) / 64 * 64));
+			QuantizerInit(qmem, dim, bits, 1);
+			const Quantizer *qz = reinterpret_cast<const Quantizer *>(qmem);
+			const Layout &l = QuantizerLayout(qz);
+			Rng rng{(uint64_t) dim * 11 + bits};
+			std::vector<float> x(n * dim);
+			for (auto &v : x)
+				v = (float) ((rng.Next() >> 11) * (1.0 / 9007199254740992.0) - 0.5);
+			std::vector<uint8_t> codes((size_t) kBlockVectors * l.padded_dim),
+				blocks((n + kBlockVectors - 1) / kBlockVectors * l.block_bytes);
+			std::vector<double> norms(kBlockVectors);
+			std::vector<float> factors(kBlockVectors), scratch(EncodeBatchScratchFloats(qz));
+			const float *ptr[kBlockVectors];
+			auto best = [&](auto fn) {
+				double b = 1e30;
+				for (int t = 0; t < 3; t++) {
+					double t0 = Now();
+					fn();
+					b = std::min(b, Now() - t0);
+				}
+				return b * 1e9 / (double) n;
+			};
+			double read_ns = best([&] {
+				sink = sink + ReadBytes(reinterpret_cast<const uint8_t *>(x.data()), x.size() * 4);
+			});
+			double enc_ns = best([&] {
+				for (size_t i = 0; i < n; i += kBlockVectors) {
+					uint32_t m = (uint32_t) std::min<size_t>(kBlockVectors, n - i);
+					for (uint32_t j = 0; j < m; j++)
+						ptr[j] = x.data() + (i + j) * dim;
+					EncodeBatch(qz, ptr, m, codes.data(), norms.data(), factors.data(),
+								scratch.data());
+					PackBlock(l, codes.data(), m, 0, l.n_chunks,
+							  blocks.data() + i / kBlockVectors * l.block_bytes);
+				}
+			});
+			std::printf("%5d %5u %10.1f %10.1f %8.1f\n", bits, dim, read_ns, enc_ns, enc_ns / read_ns);
 			std::free(qmem);
 		}
 	}
@@ -172,6 +233,10 @@ main(int argc, char **argv)
 {
 	size_t n = 100000, cached = 4096;
 	int reps = 0;
+	bool encode = true;
+	for (int i = 1; i < argc; i++)
+		if (std::strcmp(argv[i], "--no-encode") == 0)
+			encode = false;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (std::strcmp(argv[i], "-n") == 0)
 			n = std::strtoull(argv[i + 1], nullptr, 10);
@@ -182,10 +247,12 @@ main(int argc, char **argv)
 	}
 	if (reps <= 0)
 		reps = (int) std::max<size_t>(1, n / cached);
-	std::printf("turboquant kernel bench; best level on this CPU: %s\n",
-				SimdLevelName(BestSimdLevel()));
+	std::printf("turboquant kernel bench; best kernel set on this CPU: %s\n",
+				KernelSetName(BestKernelSet()));
 	RunTable("Codes from memory", n, 1);
 	RunTable("Codes in cache", cached, reps);
 	RunSetup();
+	if (encode)
+		RunEncode(std::min<size_t>(n, 20000));
 	return 0;
 }

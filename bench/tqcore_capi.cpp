@@ -16,6 +16,7 @@
  * Only the functions below are exported; nothing throws across them.
  */
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -132,13 +133,17 @@ tqc_build(const float *base, size_t n, uint32_t dim, int bits, uint64_t seed)
 		std::memset(ix->blocks, 0, bytes);
 		ix->norms.assign(ix->n_blocks * tq::kBlockVectors, 0.0);
 		ix->factors.assign(ix->n_blocks * tq::kBlockVectors, 0.0f);
-		std::vector<uint8_t> codes(ix->layout.padded_dim);
-		std::vector<float> scratch(tq::ScratchFloats(ix->qz));
-		for (size_t i = 0; i < n; i++) {
-			tq::Encode(ix->qz, base + i * dim, codes.data(), &ix->norms[i], &ix->factors[i], scratch.data());
-			size_t b = i / tq::kBlockVectors;
-			tq::PackSlot(ix->layout, codes.data(), (uint32_t) (i % tq::kBlockVectors), 0, ix->layout.n_chunks,
-						 ix->blocks + b * ix->layout.block_bytes);
+		/* A block at a time: EncodeBatch + PackBlock, as an index build does. */
+		std::vector<uint8_t> codes((size_t) tq::kBlockVectors * ix->layout.padded_dim);
+		std::vector<float> scratch(tq::EncodeBatchScratchFloats(ix->qz));
+		const float *ptr[tq::kBlockVectors];
+		for (size_t i = 0; i < n; i += tq::kBlockVectors) {
+			uint32_t m = (uint32_t) std::min<size_t>(tq::kBlockVectors, n - i);
+			for (uint32_t j = 0; j < m; j++)
+				ptr[j] = base + (i + j) * dim;
+			tq::EncodeBatch(ix->qz, ptr, m, codes.data(), &ix->norms[i], &ix->factors[i], scratch.data());
+			tq::PackBlock(ix->layout, codes.data(), m, 0, ix->layout.n_chunks,
+						  ix->blocks + i / tq::kBlockVectors * ix->layout.block_bytes);
 		}
 		return ix;
 	} catch (...) {
@@ -200,17 +205,35 @@ tqc_search(const void *p, const float *queries, size_t nq, int metric, uint32_t 
 	}
 }
 
-/* Name of the SIMD level in use; forcing one (0 scalar, 1 simde, 2 avx512, -1 auto) returns success. */
+/* Name of the kernel set in use. */
 const char *
 tqc_simd_level(void)
 {
-	return tq::SimdLevelName(tq::ActiveSimdLevel());
+	return tq::KernelSetName(tq::ActiveKernelSet());
 }
 
-int
-tqc_set_simd_level(int level)
+/* The kernel sets this CPU runs, best first, space separated. */
+const char *
+tqc_kernel_sets(void)
 {
-	return tq::SetSimdLevel((tq::SimdLevel) level) ? 1 : 0;
+	static char buf[256];
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < tq::KernelSetCount(); i++)
+		if (tq::KernelSetRuns(i))
+			used += (size_t) std::snprintf(buf + used, sizeof(buf) - used, "%s%s", used ? " " : "",
+										   tq::KernelSetName(i));
+	return buf;
+}
+
+/* Forces a kernel set by name ("auto" = the best); 1 on success, 0 if this CPU cannot run it. */
+int
+tqc_set_simd(const char *name)
+{
+	if (name != nullptr && std::strcmp(name, "auto") == 0)
+		return tq::SetKernelSet(-1) ? 1 : 0;
+	int set = tq::FindKernelSet(name);
+	return set >= 0 && tq::SetKernelSet(set) ? 1 : 0;
 }
 
 } /* extern "C" */

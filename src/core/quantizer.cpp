@@ -20,20 +20,20 @@
  *   bits 1: four dims.  All three share the nibble kernel.  A unit's group is
  *   16 bytes: byte t = nib[slot t] | nib[slot t + 16] << 4.  A chunk is four
  *   units (64 bytes: one AVX-512 register, one cache line).
- *   bits 3: the awkward one.  A pair of dims has a 6-bit index; we split it
- *   into a nibble (low 2 bits of each code) stored as above, and 2 selector
- *   bits (the high bits) choosing one of four 16-entry sub-tables.  Selector
- *   bits are stored as bit planes: per pair, four 16-bit words (first-code
- *   high bit for slots 0..15 and 16..31, then the second code's), interleaved
- *   over the chunk's 4 pairs into four uint64 words whose bit j*16+t is
- *   exactly the byte-lane of slot t of pair j in a 512-bit register, i.e. an
- *   AVX-512 mask register, ready for masked shuffles.  A chunk is 4 pairs =
- *   64 nibble bytes + 32 selector bytes = 96 bytes, exactly 3 bits per dim.
- *   Its tables come twice per plane: as 4 sub-tables of 4 pairs x 16 (for
- *   in-lane shuffles), then as 4 pairs x 64 (index s << 4 | nib) for the
- *   AVX-512 VBMI kernel, whose vpermb looks a pair up in one instruction
- *   (masked shuffles over sub-tables cost twice as many lookups).
- *
+ *   bits 3: a pair of dims has a 6-bit index, too many for one 16-entry
+ *   table (the old layout used four sub-tables picked by selector bits: 4-7x
+ *   the 2-bit cost on AVX2).  Instead the 3-bit codebook is additive:
+ *   centroid[k] = A[k & 3] + (k >> 2) * delta (codebook.cpp: Lloyd-Max under
+ *   that constraint, +7% MSE against the free 3-bit quantizer), so a code's
+ *   contribution q * centroid splits exactly into q * A[low 2 bits] plus
+ *   q * delta * (high bit).  The low bits of a pair of dims form one unit,
+ *   the high bits of four dims another: 0.75 units per dim, exactly the mean
+ *   of 2 bits (0.5) and 4 bits (1), scanned by the same nibble kernel as every
+ *   other width.  A chunk is 16 dims: units 0..7 the low-bit pairs (dims 2u,
+ *   2u+1), units 8..11 the high bits of dims 4m..4m+3 (bit i = dim 4m+i):
+ *   three groups, 192 bytes, exactly 3 bits per dim.
+ *   In every layout unit u of a chunk is the 16 bytes at offset 16u.
+
  * Query tables.  The query is normalized and rotated once; each unit gets its
  * 16 (or 4 x 16) float entries e = sum_i q_i * centroid[code_i], then is
  * quantized to integers with its own offset (its minimum) and one global
@@ -43,13 +43,15 @@
  * keep 16-bit sums from overflowing; kernels instead widen to 32 bits often
  * enough (scan_*.cpp), so sums are exact for any d <= kMaxDim.
  *
- * 8-bit entries (255 levels) turned out too coarse on tightly clustered data:
- * on debian-fasttext300 at 4 bits, R@1@1 is 0.857 with float tables but 0.834
- * with 255 levels (0.851 with 511, 0.858 with 65535; simulated in float).  So
- * tables can have two byte planes: entry = low + 256 * high, 16-bit, scanned
- * with a second shuffle per nibble into separate accumulators (~1.5x the
- * kernel work, sums still exact: 16000 * 65535 < 2^32).  kDefaultLutPlanes
- * picks the planes per bit width; the lut header records the choice.
+ * Table precision.  8-bit entries (255 levels) cost some R@1@1 on tightly
+ * clustered data (debian-fasttext300, 4 bits: 0.858 with 16-bit entries,
+ * 0.833 with 8-bit), but re-ranking wins it back: recall@10 at the default
+ * re-rank budget (200) is >= 0.998 on every shared set at 2, 3 and 4 bits
+ * either way (test_recall.cpp prints and asserts it).  8-bit tables halve the
+ * kernel work, so they are the default.  Tables can still have two byte
+ * planes (entry = low + 256 * high, 16-bit, a second shuffle per nibble into
+ * separate accumulators; sums exact: 16000 * 65535 < 2^32), forced with
+ * TURBOQUANT_LUT_PLANES=2 for experiments; the lut header records the choice.
  */
 #include <cmath>
 #include <cstdlib>
@@ -62,7 +64,7 @@ namespace turboquant {
 namespace {
 
 /* Table planes by bit width (index = bits); see the essay above. */
-const uint32_t kDefaultLutPlanes[5] = {1, 2, 2, 2, 2};
+const uint32_t kDefaultLutPlanes[5] = {1, 1, 1, 1, 1};
 
 /* Fills the layout of (dim, bits): chunk geometry per bit width. */
 bool
@@ -75,19 +77,19 @@ MakeLayout(uint32_t dim, int bits, Layout *l)
 	switch (bits) {
 	case 1:
 		l->chunk_dims = 16;
-		l->chunk_bytes = kNibbleChunkBytes;
+		l->chunk_bytes = kGroupBytes;
 		break;
 	case 2:
 		l->chunk_dims = 8;
-		l->chunk_bytes = kNibbleChunkBytes;
+		l->chunk_bytes = kGroupBytes;
 		break;
 	case 3:
-		l->chunk_dims = 8;
-		l->chunk_bytes = kBits3ChunkBytes;
+		l->chunk_dims = 16;
+		l->chunk_bytes = 3 * kGroupBytes;
 		break;
 	default:
 		l->chunk_dims = 4;
-		l->chunk_bytes = kNibbleChunkBytes;
+		l->chunk_bytes = kGroupBytes;
 		break;
 	}
 	l->padded_dim = (dim + l->chunk_dims - 1) / l->chunk_dims * l->chunk_dims;
@@ -102,20 +104,95 @@ AlignUp(size_t n, size_t a)
 	return (n + a - 1) / a * a;
 }
 
-/* Quantizes one rotated coordinate: the number of boundaries below it. */
-inline uint8_t
-QuantizeCoordinate(const Codebook &cb, int levels, float v)
+/*
+ * |x| in double: the sum of squares of finite floats is at most
+ * kMaxDim * FLT_MAX^2 (about 1.8e81) and at least the square of the smallest
+ * subnormal (about 2e-90), both well inside the double range, so the norm of
+ * every legal vector is exact to double rounding.
+ */
+double
+VectorNorm(const float *x, uint32_t dim)
 {
-	int code = 0;
-	for (int k = 0; k + 1 < levels; k++)
-		code += v > cb.boundary[k];
-	return (uint8_t) code;
+	double ss = 0.0;
+	for (uint32_t i = 0; i < dim; i++)
+		ss += (double) x[i] * (double) x[i];
+	return std::sqrt(ss);
+}
+
+/* Zero (or, against the contract, non-finite) vector: any codes, a zero score. */
+void
+EncodeZero(int levels, size_t padded_dim, uint8_t *codes, double *norm, float *factor)
+{
+	uint8_t mid = (uint8_t) (levels / 2 - (levels > 1 ? 1 : 0));
+	std::memset(codes, levels > 1 ? mid : 0, padded_dim);
+	*norm = 0.0;
+	*factor = 0.0f;
+}
+
+/*
+ * Quantizes rotated coordinates: each code is the number of boundaries below
+ * the value (nearest centroid).  Boundary by boundary over all coordinates,
+ * so the compiler vectorizes the comparisons (4 to 16 at once) instead of a
+ * 15-step scalar loop per coordinate at 4 bits.
+ */
+void
+QuantizeRotated(const Codebook &cb, int levels, const float *r, uint32_t n, uint8_t *codes)
+{
+	std::memset(codes, 0, n);
+	for (int k = 0; k + 1 < levels; k++) {
+		const float b = cb.boundary[k];
+		for (uint32_t i = 0; i < n; i++)
+			codes[i] = (uint8_t) (codes[i] + (r[i] > b ? 1 : 0));
+	}
+}
+
+/*
+ * The stored correction 1 / |x_hat|, |x_hat|^2 = sum of the squared centroids
+ * of the codes, summed per level from a histogram (exact integer counts, so
+ * the result does not depend on the order of summation).
+ */
+float
+FactorOf(const Codebook &cb, int levels, const uint8_t *codes, uint32_t n)
+{
+	uint32_t count[16] = {0};
+	for (uint32_t i = 0; i < n; i++)
+		count[codes[i] & 15]++;
+	double xx = 0.0;
+	for (int k = 0; k < levels; k++)
+		xx += (double) count[k] * ((double) cb.centroid[k] * (double) cb.centroid[k]);
+	return xx > 0.0 ? (float) (1.0 / std::sqrt(xx)) : 0.0f;
 }
 
 inline uint32_t
 UnitDims(int bits)
 {
 	return bits == 4 ? 1 : bits == 2 ? 2 : 4;
+}
+
+/* Units per layout chunk: 4 per nibble group. */
+inline uint32_t
+UnitsPerChunk(const Layout &l)
+{
+	return 4 * (l.chunk_bytes / kGroupBytes);
+}
+
+/* The 4-bit index of unit u of one vector's chunk (cc: its chunk_dims codes). */
+inline uint32_t
+UnitNibble(const Layout &l, const uint8_t *cc, uint32_t u)
+{
+	if (l.bits == 3) {
+		if (u < 8)
+			return (cc[2 * u] & 3u) | ((cc[2 * u + 1] & 3u) << 2);
+		const uint8_t *h = cc + 4 * (u - 8);
+		return ((h[0] >> 2) & 1u) | (((h[1] >> 2) & 1u) << 1) | (((h[2] >> 2) & 1u) << 2) |
+			   (((h[3] >> 2) & 1u) << 3);
+	}
+	uint32_t ud = UnitDims(l.bits);
+	uint32_t mask = (1u << l.bits) - 1;
+	uint32_t nib = 0;
+	for (uint32_t i = 0; i < ud; i++)
+		nib |= (cc[u * ud + i] & mask) << (l.bits * i);
+	return nib;
 }
 
 /* Replaces slot's nibble in a 16-byte unit group. */
@@ -134,23 +211,6 @@ GetNibble(const uint8_t *group, uint32_t slot)
 {
 	uint8_t b = group[slot & 15];
 	return slot < 16 ? (b & 15u) : (b >> 4);
-}
-
-/* Sets or clears bit `bit` of the little-endian uint64 at p. */
-inline void
-PutBit(uint8_t *p, uint32_t bit, uint32_t v)
-{
-	uint8_t m = (uint8_t) (1u << (bit & 7));
-	if (v)
-		p[bit >> 3] |= m;
-	else
-		p[bit >> 3] &= (uint8_t) ~m;
-}
-
-inline uint32_t
-GetBit(const uint8_t *p, uint32_t bit)
-{
-	return (p[bit >> 3] >> (bit & 7)) & 1u;
 }
 
 } /* namespace */
@@ -224,36 +284,68 @@ Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm, float 
 	const Layout &l = qz->layout;
 	const Codebook &cb = qz->codebook;
 	int levels = 1 << l.bits;
-	/*
-	 * In double: the sum of squares of finite floats is at most
-	 * kMaxDim * FLT_MAX^2 (about 1.8e81) and at least the square of the
-	 * smallest subnormal (about 2e-90), both well inside the double range,
-	 * so the norm of every legal vector is exact to double rounding.
-	 */
-	double ss = 0.0;
-	for (uint32_t i = 0; i < l.dim; i++)
-		ss += (double) x[i] * (double) x[i];
-	double n = std::sqrt(ss);
+	double n = VectorNorm(x, l.dim);
 	float *r = scratch;
 	if (!(n > 0.0) || !std::isfinite(n)) {
-		/* Zero (or, against the contract, non-finite) vector: any codes, a zero score. */
-		uint8_t mid = (uint8_t) (levels / 2 - (levels > 1 ? 1 : 0));
-		std::memset(codes, levels > 1 ? mid : 0, l.padded_dim);
-		*norm = 0.0;
-		*factor = 0.0f;
+		EncodeZero(levels, l.padded_dim, codes, norm, factor);
 		return;
 	}
 	/* x[i] / n is computed in double, so subnormal components normalise exactly. */
 	RotateScaled(qz, x, 1.0 / n, r, scratch + l.padded_dim);
-	double xx = 0.0;
-	for (uint32_t i = 0; i < l.padded_dim; i++) {
-		uint8_t c = QuantizeCoordinate(cb, levels, r[i]);
-		codes[i] = c;
-		double v = cb.centroid[c];
-		xx += v * v;
-	}
+	QuantizeRotated(cb, levels, r, l.padded_dim, codes);
 	*norm = n;
-	*factor = xx > 0.0 ? (float) (1.0 / std::sqrt(xx)) : 0.0f;
+	*factor = FactorOf(cb, levels, codes, l.padded_dim);
+}
+
+/* Scratch floats EncodeBatch needs: two lane-interleaved copies and one column. */
+size_t
+EncodeBatchScratchFloats(const Quantizer *qz) noexcept
+{
+	return (2 * kRotateLanes + 1) * (size_t) qz->layout.padded_dim + 64;
+}
+
+/*
+ * Encodes n vectors, kRotateLanes at a time through the batched rotation
+ * (rotation.cpp); norms, the zero-vector case, quantization and factors are
+ * Encode's own code, so the results are Encode's bit for bit (tested).
+ */
+void
+EncodeBatch(const Quantizer *qz, const float *const *x, uint32_t n, uint8_t *codes, double *norms,
+			float *factors, float *scratch) noexcept
+{
+	const Layout &l = qz->layout;
+	const Codebook &cb = qz->codebook;
+	int levels = 1 << l.bits;
+	size_t pd = l.padded_dim;
+	float *rows = scratch, *tmp = scratch + pd * kRotateLanes, *col = tmp + pd * kRotateLanes;
+	for (uint32_t i = 0; i < n; i += kRotateLanes) {
+		uint32_t m = n - i < kRotateLanes ? n - i : kRotateLanes;
+		const float *ptr[kRotateLanes];
+		double scale[kRotateLanes];
+		uint32_t idx[kRotateLanes], k = 0;
+		for (uint32_t v = 0; v < m; v++) {
+			uint32_t at = i + v;
+			double nv = VectorNorm(x[at], l.dim);
+			if (!(nv > 0.0) || !std::isfinite(nv)) {
+				EncodeZero(levels, pd, codes + at * pd, norms + at, factors + at);
+				continue;
+			}
+			norms[at] = nv;
+			ptr[k] = x[at];
+			scale[k] = 1.0 / nv;
+			idx[k++] = at;
+		}
+		if (k == 0)
+			continue;
+		RotateScaledLanes(qz, ptr, scale, k, rows, tmp);
+		for (uint32_t j = 0; j < k; j++) {
+			for (size_t e = 0; e < pd; e++)
+				col[e] = rows[e * kRotateLanes + j];
+			uint8_t *c = codes + idx[j] * pd;
+			QuantizeRotated(cb, levels, col, (uint32_t) pd, c);
+			factors[idx[j]] = FactorOf(cb, levels, c, (uint32_t) pd);
+		}
+	}
 }
 
 /* Reconstructs norm * R^T centroid[codes]. */
@@ -280,23 +372,29 @@ PackSlot(const Layout &l, const uint8_t *codes, uint32_t slot, uint32_t chunk_be
 	for (uint32_t c = chunk_begin; c < chunk_end; c++) {
 		uint8_t *p = chunks + (size_t) (c - chunk_begin) * l.chunk_bytes;
 		const uint8_t *cc = codes + (size_t) c * l.chunk_dims;
-		if (l.bits == 3) {
-			for (uint32_t j = 0; j < 4; j++) {
-				uint32_t c0 = cc[2 * j] & 7, c1 = cc[2 * j + 1] & 7;
-				PutNibble(p + 16 * j, slot, (c0 & 3) | ((c1 & 3) << 2));
-				uint32_t bit = j * 16 + (slot & 15);
-				uint32_t hi = slot >> 4;
-				PutBit(p + 64 + 8 * (0 + hi), bit, c0 >> 2);
-				PutBit(p + 64 + 8 * (2 + hi), bit, c1 >> 2);
-			}
-		} else {
-			uint32_t ud = UnitDims(l.bits);
-			uint32_t mask = (1u << l.bits) - 1;
-			for (uint32_t j = 0; j < 4; j++) {
-				uint32_t nib = 0;
-				for (uint32_t i = 0; i < ud; i++)
-					nib |= (cc[j * ud + i] & mask) << (l.bits * i);
-				PutNibble(p + 16 * j, slot, nib);
+		for (uint32_t u = 0; u < UnitsPerChunk(l); u++)
+			PutNibble(p + 16 * u, slot, UnitNibble(l, cc, u));
+	}
+}
+
+/* Packs up to 32 vectors' codes into whole blocks, 16 bytes per unit at a time. */
+void
+PackBlock(const Layout &l, const uint8_t *codes, uint32_t n, uint32_t chunk_begin,
+		  uint32_t chunk_end, uint8_t *chunks) noexcept
+{
+	if (n > kBlockVectors)
+		n = kBlockVectors;
+	uint32_t upc = UnitsPerChunk(l);
+	for (uint32_t c = chunk_begin; c < chunk_end; c++) {
+		uint8_t *p = chunks + (size_t) (c - chunk_begin) * l.chunk_bytes;
+		const uint8_t *cc = codes + (size_t) c * l.chunk_dims;
+		for (uint32_t u = 0; u < upc; u++) {
+			uint8_t *g = p + 16 * u;
+			for (uint32_t t = 0; t < 16; t++) {
+				uint32_t lo = t < n ? UnitNibble(l, cc + (size_t) t * l.padded_dim, u) : 0;
+				uint32_t hi =
+					t + 16 < n ? UnitNibble(l, cc + (size_t) (t + 16) * l.padded_dim, u) : 0;
+				g[t] = (uint8_t) (lo | (hi << 4));
 			}
 		}
 	}
@@ -312,12 +410,15 @@ UnpackSlot(const Layout &l, const uint8_t *block, uint32_t slot, uint8_t *codes)
 		const uint8_t *p = block + (size_t) c * l.chunk_bytes;
 		uint8_t *cc = codes + (size_t) c * l.chunk_dims;
 		if (l.bits == 3) {
-			for (uint32_t j = 0; j < 4; j++) {
-				uint32_t nib = GetNibble(p + 16 * j, slot);
-				uint32_t bit = j * 16 + (slot & 15);
-				uint32_t hi = slot >> 4;
-				cc[2 * j] = (uint8_t) ((nib & 3) | (GetBit(p + 64 + 8 * hi, bit) << 2));
-				cc[2 * j + 1] = (uint8_t) ((nib >> 2) | (GetBit(p + 64 + 8 * (2 + hi), bit) << 2));
+			for (uint32_t u = 0; u < 8; u++) {
+				uint32_t nib = GetNibble(p + 16 * u, slot);
+				cc[2 * u] = (uint8_t) (nib & 3);
+				cc[2 * u + 1] = (uint8_t) (nib >> 2);
+			}
+			for (uint32_t m = 0; m < 4; m++) {
+				uint32_t nib = GetNibble(p + 16 * (8 + m), slot);
+				for (uint32_t i = 0; i < 4; i++)
+					cc[4 * m + i] |= (uint8_t) (((nib >> i) & 1u) << 2);
 			}
 		} else {
 			uint32_t ud = UnitDims(l.bits);
@@ -336,9 +437,9 @@ size_t
 QueryLutSize(const Quantizer *qz) noexcept
 {
 	const Layout &l = qz->layout;
-	size_t per = l.bits == 3 ? kBits3LutChunkBytes : kNibbleLutChunkBytes;
+	size_t groups = l.chunk_bytes / kGroupBytes;
 	/* Room for two planes whatever LutPlanes says, so the size depends on qz alone. */
-	return kLutHeaderBytes + 2 * per * l.n_chunks;
+	return kLutHeaderBytes + 2 * kLutGroupBytes * groups * l.n_chunks;
 }
 
 /* Table planes per bit width (TURBOQUANT_LUT_PLANES=1|2 overrides, for experiments). */
@@ -356,32 +457,42 @@ LutPlanes(int bits) noexcept
 
 namespace {
 
-/* Float entries of one unit: 16 for nibble layouts, 64 (4 sub-tables) for 3 bits. */
-inline int
-UnitEntries(const Quantizer *qz, const float *q, uint32_t unit, float *e)
+/* The 16 float entries of unit k of chunk c (q rotated and normalized). */
+inline void
+UnitEntries(const Quantizer *qz, const float *q, uint32_t c, uint32_t k, float e[16])
 {
 	const Codebook &cb = qz->codebook;
-	int bits = qz->layout.bits;
-	if (bits == 3) {
-		float q0 = q[2 * unit], q1 = q[2 * unit + 1];
-		for (int s = 0; s < 4; s++)
+	const Layout &l = qz->layout;
+	const float *qc = q + (size_t) c * l.chunk_dims;
+	if (l.bits == 3) {
+		if (k < 8) {
+			/* Low two bits of dims 2k, 2k+1: the A part of the additive codebook. */
+			float q0 = qc[2 * k], q1 = qc[2 * k + 1];
+			for (int nib = 0; nib < 16; nib++)
+				e[nib] = q0 * cb.centroid[nib & 3] + q1 * cb.centroid[nib >> 2];
+		} else {
+			/* High bits of dims 4m..4m+3: delta per set bit. */
+			const float *qq = qc + 4 * (k - 8);
+			float delta = cb.centroid[4] - cb.centroid[0];
 			for (int nib = 0; nib < 16; nib++) {
-				int c0 = (nib & 3) | ((s & 1) << 2);
-				int c1 = ((nib >> 2) & 3) | ((s >> 1) << 2);
-				e[s * 16 + nib] = q0 * cb.centroid[c0] + q1 * cb.centroid[c1];
+				float v = 0.0f;
+				for (int i = 0; i < 4; i++)
+					if ((nib >> i) & 1)
+						v += qq[i];
+				e[nib] = v * delta;
 			}
-		return 64;
+		}
+		return;
 	}
-	uint32_t ud = UnitDims(bits);
-	int mask = (1 << bits) - 1;
-	const float *qq = q + unit * ud;
+	uint32_t ud = UnitDims(l.bits);
+	int mask = (1 << l.bits) - 1;
+	const float *qq = qc + k * ud;
 	for (int nib = 0; nib < 16; nib++) {
 		float v = 0.0f;
 		for (uint32_t i = 0; i < ud; i++)
-			v += qq[i] * cb.centroid[(nib >> (bits * i)) & mask];
+			v += qq[i] * cb.centroid[(nib >> (l.bits * i)) & mask];
 		e[nib] = v;
 	}
-	return 16;
 }
 
 } /* namespace */
@@ -398,8 +509,9 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 	h->bits = (uint32_t) l.bits;
 	h->n_chunks = l.n_chunks;
 	h->planes = LutPlanes(l.bits);
-	uint32_t plane_bytes = l.bits == 3 ? kBits3LutChunkBytes : kNibbleLutChunkBytes;
-	h->lut_chunk_bytes = plane_bytes * h->planes;
+	h->groups = l.chunk_bytes / kGroupBytes;
+	h->lut_chunk_bytes = kLutGroupBytes * h->planes * h->groups;
+	h->kernel_set = (uint32_t) ActiveKernelSet();
 	int max_entry = h->planes == 2 ? kLutMaxEntry2 : kLutMaxEntry;
 	uint8_t *tables = lut + kLutHeaderBytes;
 
@@ -419,46 +531,41 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 	float *mins = scratch + l.padded_dim; /* rotation temp, then per-unit minima */
 	RotateScaled(qz, q, 1.0 / n, r, mins);
 
-	uint32_t units = l.bits == 3 ? l.padded_dim / 2 : l.padded_dim / UnitDims(l.bits);
-	float e[64];
+	uint32_t upc = UnitsPerChunk(l);
+	float e[16];
 	float max_range = 0.0f;
 	double offset_sum = 0.0;
-	for (uint32_t u = 0; u < units; u++) {
-		int ne = UnitEntries(qz, r, u, e);
-		float lo = e[0], hi = e[0];
-		for (int k = 1; k < ne; k++) {
-			lo = std::fmin(lo, e[k]);
-			hi = std::fmax(hi, e[k]);
+	for (uint32_t c = 0; c < l.n_chunks; c++)
+		for (uint32_t k = 0; k < upc; k++) {
+			UnitEntries(qz, r, c, k, e);
+			float lo = e[0], hi = e[0];
+			for (int i = 1; i < 16; i++) {
+				lo = std::fmin(lo, e[i]);
+				hi = std::fmax(hi, e[i]);
+			}
+			mins[c * upc + k] = lo;
+			offset_sum += lo;
+			max_range = std::fmax(max_range, hi - lo);
 		}
-		mins[u] = lo;
-		offset_sum += lo;
-		max_range = std::fmax(max_range, hi - lo);
-	}
 	float scale = max_range > 0.0f ? (float) max_entry / max_range : 1.0f;
 	h->scale = scale;
 	h->offset_sum = (float) offset_sum;
 
-	for (uint32_t u = 0; u < units; u++) {
-		int ne = UnitEntries(qz, r, u, e);
-		uint32_t chunk = u / 4, j = u % 4;
-		uint8_t *t = tables + (size_t) chunk * h->lut_chunk_bytes;
-		for (int k = 0; k < ne; k++) {
-			float v = std::floor((e[k] - mins[u]) * scale + 0.5f);
-			int iv = v < 0.0f ? 0 : v > (float) max_entry ? max_entry : (int) v;
-			/* Sub-table s of pair j lives at s*64 + 16j (3 bits); unit j at 16j otherwise. */
-			size_t at = (k / 16) * 64 + 16 * j + (k % 16);
-			t[at] = (uint8_t) (iv & 0xFF);
-			if (h->planes == 2)
-				t[plane_bytes + at] = (uint8_t) (iv >> 8);
-			if (l.bits == 3) {
-				/* The same entries again, pair by pair (64j + k), for the VBMI kernel. */
-				size_t pat = kBits3PairTablesOffset + 64 * j + k;
-				t[pat] = (uint8_t) (iv & 0xFF);
+	for (uint32_t c = 0; c < l.n_chunks; c++)
+		for (uint32_t k = 0; k < upc; k++) {
+			UnitEntries(qz, r, c, k, e);
+			/* Unit k's plane 0 in group k / 4 at 16 (k % 4); plane 1 one table further. */
+			uint8_t *t = tables + (size_t) c * h->lut_chunk_bytes +
+						 (k / 4) * h->planes * kLutGroupBytes + 16 * (k % 4);
+			float lo = mins[c * upc + k];
+			for (int i = 0; i < 16; i++) {
+				float v = std::floor((e[i] - lo) * scale + 0.5f);
+				int iv = v < 0.0f ? 0 : v > (float) max_entry ? max_entry : (int) v;
+				t[i] = (uint8_t) (iv & 0xFF);
 				if (h->planes == 2)
-					t[plane_bytes + pat] = (uint8_t) (iv >> 8);
+					t[kLutGroupBytes + i] = (uint8_t) (iv >> 8);
 			}
 		}
-	}
 }
 
 /* Adds the table sums of n chunks into acc, with the active kernel. */
@@ -467,8 +574,9 @@ ScanChunks(const uint8_t *lut, const uint8_t *chunks, uint32_t chunk_begin, uint
 		   uint32_t acc[kBlockVectors]) noexcept
 {
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
-	ScanKernel k = SelectScanKernel(h->bits, h->planes);
-	k(lut + kLutHeaderBytes + (size_t) chunk_begin * h->lut_chunk_bytes, chunks, n, acc);
+	ScanKernel k = KernelSets()[h->kernel_set]->nibble[h->planes - 1];
+	k(lut + kLutHeaderBytes + (size_t) chunk_begin * h->lut_chunk_bytes, chunks, n * h->groups,
+	  acc);
 }
 
 /*
@@ -512,14 +620,14 @@ ScanBlocks(const uint8_t *lut, const uint8_t *blocks, size_t n_blocks, const dou
 		   const float *factors, double *out) noexcept
 {
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
-	ScanKernel k = SelectScanKernel(h->bits, h->planes); /* dispatch once per call */
+	ScanKernel k = KernelSets()[h->kernel_set]->nibble[h->planes - 1]; /* chosen by PrepareQuery */
 	const uint8_t *tables = lut + kLutHeaderBytes;
-	size_t block_bytes =
-		(size_t) h->n_chunks * (h->bits == 3 ? kBits3ChunkBytes : kNibbleChunkBytes);
+	uint32_t groups = h->n_chunks * h->groups;
+	size_t block_bytes = (size_t) groups * kGroupBytes;
 	alignas(64) uint32_t acc[kBlockVectors];
 	for (size_t b = 0; b < n_blocks; b++) {
 		std::memset(acc, 0, sizeof(acc));
-		k(tables, blocks + b * block_bytes, h->n_chunks, acc);
+		k(tables, blocks + b * block_bytes, groups, acc);
 		EstimateDistances(lut, acc, norms + b * kBlockVectors, factors + b * kBlockVectors,
 						  out + b * kBlockVectors);
 	}

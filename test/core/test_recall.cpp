@@ -25,6 +25,8 @@ using tqtest::Qz;
 namespace {
 
 constexpr int kMaxK = 64;
+/* The index's default re-rank budget (turboquant.rerank, src/tqindex.h). */
+constexpr uint32_t kRerank = 200;
 
 struct DataSet {
 	std::string name;
@@ -95,7 +97,7 @@ EncodeAll(const Qz &qz, const DataSet &ds, Encoded *e)
 /* R@1@k curves (k = 1..64) for both factors. */
 void
 Recall(const Qz &qz, const DataSet &ds, const Encoded &e, std::vector<double> *curve_norm,
-	   std::vector<double> *curve_ip)
+	   std::vector<double> *curve_ip, double *recall10_rerank)
 {
 	const Layout &l = qz.L();
 	AlignedBuf lut(QueryLutSize(qz.q));
@@ -103,6 +105,7 @@ Recall(const Qz &qz, const DataSet &ds, const Encoded &e, std::vector<double> *c
 	std::vector<double> est_n(e.n_blocks * kBlockVectors), est_i(e.n_blocks * kBlockVectors);
 	std::vector<int> hits_n(kMaxK + 1, 0), hits_i(kMaxK + 1, 0);
 	alignas(64) uint32_t acc[kBlockVectors];
+	size_t found10 = 0;
 	for (uint32_t q = 0; q < ds.nq; q++) {
 		PrepareQuery(qz.q, Metric::kCosine, ds.query.data() + (size_t) q * ds.dim, lut.p,
 					 scratch.data());
@@ -112,6 +115,18 @@ Recall(const Qz &qz, const DataSet &ds, const Encoded &e, std::vector<double> *c
 			size_t o = b * kBlockVectors;
 			EstimateDistances(lut.p, acc, &e.norm[o], &e.factor_norm[o], &est_n[o]);
 			EstimateDistances(lut.p, acc, &e.norm[o], &e.factor_ip[o], &est_i[o]);
+		}
+		/*
+		 * recall@10 at the default re-rank budget: re-ranking is exact, so a
+		 * true top-10 neighbour is returned iff it is among the kRerank best
+		 * estimates.
+		 */
+		{
+			std::vector<float> sorted(est_n.begin(), est_n.begin() + ds.nb);
+			std::nth_element(sorted.begin(), sorted.begin() + (kRerank - 1), sorted.end());
+			float cut = sorted[kRerank - 1];
+			for (int r = 0; r < 10; r++)
+				found10 += est_n[ds.gt[(size_t) q * ds.gtk + r]] <= cut;
 		}
 		int32_t truth = ds.gt[(size_t) q * ds.gtk];
 		for (int which = 0; which < 2; which++) {
@@ -124,6 +139,7 @@ Recall(const Qz &qz, const DataSet &ds, const Encoded &e, std::vector<double> *c
 				(which == 0 ? hits_n : hits_i)[rank + 1]++;
 		}
 	}
+	*recall10_rerank = (double) found10 / (10.0 * ds.nq);
 	curve_norm->assign(kMaxK + 1, 0.0);
 	curve_ip->assign(kMaxK + 1, 0.0);
 	int cn = 0, ci = 0;
@@ -155,24 +171,27 @@ RunSet(const std::string &name, const double min_r1[5])
 		GTEST_SKIP() << "skipped: data set " << name << " not found under " << tqtest::DataDir();
 	}
 	std::printf("%s: %u base x %u dims, %u queries; SIMD %s\n", name.c_str(), ds.nb, ds.dim, ds.nq,
-				SimdLevelName(ActiveSimdLevel()));
+				KernelSetName(ActiveKernelSet()));
 	for (int bits = 4; bits >= 2; bits--) {
 		auto t0 = std::chrono::steady_clock::now();
 		Qz qz(ds.dim, bits, 42);
 		Encoded e;
 		EncodeAll(qz, ds, &e);
 		std::vector<double> cn, ci;
-		Recall(qz, ds, e, &cn, &ci);
+		double r10 = 0;
+		Recall(qz, ds, e, &cn, &ci, &r10);
 		double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 		std::printf(" bits %d: decode MSE/unit vector %.5f (theory %.5f); R@1@1 factor 1/|x_hat| "
 					"%.3f, factor 1/<r,x_hat> %.3f (%.1f s)\n",
 					bits, e.mse, e.mse_theory, cn[1], ci[1], secs);
+		std::printf("  recall@10 with re-rank %u (the default): %.4f\n", kRerank, r10);
 		std::printf("  R@1@k for k = 1..64:\n");
 		PrintCurve("1/|x_hat| (stored)", cn);
 		PrintCurve("1/<r,x_hat>", ci);
 		EXPECT_GE(cn[1], min_r1[bits]) << name << " bits " << bits;
 		EXPECT_NEAR(e.mse, e.mse_theory, 0.10 * e.mse_theory) << name << " bits " << bits;
 		EXPECT_GE(cn[kMaxK], 0.99) << name << " bits " << bits;
+		EXPECT_GE(r10, 0.99) << name << " bits " << bits << ": recall@10 at the default re-rank";
 	}
 }
 
@@ -181,18 +200,21 @@ RunSet(const std::string &name, const double min_r1[5])
 TEST(Recall, NpmUse512)
 {
 	/*
-	 * Issue references minus 0.02, except 3 bits: the reference 0.841 is a
+	 * Issue references minus 0.03 (0.02 with 16-bit tables; the default 8-bit
+	 * tables cost up to 0.025 R@1@1, which re-ranking wins back: recall@10 at
+	 * the default budget is asserted >= 0.99 and measured >= 0.998), except 3 bits: the reference 0.841 is a
 	 * favourable draw.  A dense Haar rotation with float scores measured
 	 * 0.818-0.836 over 5 seeds (mean 0.825) on this set, our structured
-	 * rotation 0.812-0.828 with float scores; so we hold 3 bits to 0.811.
+	 * rotation 0.812-0.828 with float scores; so we hold 3 bits to 0.801
+	 * (its additive codebook measured 0.815 here).
 	 */
-	const double min_r1[5] = {0, 0, 0.694, 0.811, 0.881};
+	const double min_r1[5] = {0, 0, 0.684, 0.801, 0.871};
 	RunSet("npm-use512", min_r1);
 }
 
 TEST(Recall, DebianFasttext300)
 {
 	/* No 3-bit reference: at least the 2-bit one. */
-	const double min_r1[5] = {0, 0, 0.649, 0.649, 0.838};
+	const double min_r1[5] = {0, 0, 0.639, 0.639, 0.828};
 	RunSet("debian-fasttext300", min_r1);
 }

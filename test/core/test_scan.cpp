@@ -17,36 +17,23 @@ namespace {
 
 const uint32_t kDims[] = {1, 3, 7, 8, 16, 17, 24, 31, 33, 200, 300, 768, 1536, 3072, 4096, 16000};
 
-/* Restores the automatic level after a test that forces one. */
-struct LevelGuard {
-	~LevelGuard()
+/* Restores the automatic set after a test that forces one. */
+struct SetGuard {
+	~SetGuard()
 	{
-		SetSimdLevel(SimdLevel::kAuto);
-		SetAvx512Vnni(true);
+		SetKernelSet(-1);
 	}
 };
 
-/* Kernel variants to compare: each SIMD level, and AVX-512 without VNNI too. */
-struct Variant {
-	SimdLevel level;
-	bool vnni;
-	const char *name;
-};
-const Variant kVariants[] = {{SimdLevel::kScalar, false, "scalar"},
-							 {SimdLevel::kSimde, false, "simde"},
-							 {SimdLevel::kAvx512, false, "avx512bw"},
-							 {SimdLevel::kAvx512, true, "avx512vnni"}};
-
-/* Forces a variant; false when this CPU cannot run it. */
-bool
-UseVariant(const Variant &v)
+/* Names of the sets this CPU runs and of those it cannot, printed by the tests. */
+std::string
+SetList(bool runs)
 {
-	if (v.vnni && !Avx512VnniSupported())
-		return false;
-	if (!SetSimdLevel(v.level))
-		return false;
-	SetAvx512Vnni(v.vnni);
-	return true;
+	std::string out;
+	for (int i = 0; i < KernelSetCount(); i++)
+		if (KernelSetRuns(i) == runs)
+			out += std::string(out.empty() ? "" : " ") + KernelSetName(i);
+	return out.empty() ? "(none)" : out;
 }
 
 enum class CodeKind { kRandom, kAllMax, kAllZero, kAlternating };
@@ -88,17 +75,39 @@ ToOnePlane(uint8_t *lut)
 	LutHeader *h = reinterpret_cast<LutHeader *>(lut);
 	if (h->planes != 2)
 		return;
-	uint32_t half = h->lut_chunk_bytes / 2;
 	uint8_t *t = lut + kLutHeaderBytes;
-	for (uint32_t c = 0; c < h->n_chunks; c++)
-		std::memmove(t + (size_t) c * half, t + (size_t) c * h->lut_chunk_bytes, half);
+	uint32_t groups = h->n_chunks * h->groups;
+	for (uint32_t g = 0; g < groups; g++)
+		std::memmove(t + (size_t) g * kLutGroupBytes, t + (size_t) g * 2 * kLutGroupBytes,
+					 kLutGroupBytes);
 	h->planes = 1;
-	h->lut_chunk_bytes = half;
+	h->lut_chunk_bytes /= 2;
 }
 
-/* A query lut for a random (or adversarial) query, with the given planes. */
+/* Makes a lut two-plane: entries become (random high byte) << 8 | low byte, or all 65535. */
 void
-MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut, uint32_t planes = 2)
+ToTwoPlanes(uint8_t *lut, uint64_t seed, bool all_max)
+{
+	LutHeader *h = reinterpret_cast<LutHeader *>(lut);
+	if (h->planes != 1)
+		return;
+	uint8_t *t = lut + kLutHeaderBytes;
+	uint32_t groups = h->n_chunks * h->groups;
+	Rng rng(seed);
+	for (uint32_t g = groups; g-- > 0;) {
+		std::memmove(t + (size_t) g * 2 * kLutGroupBytes, t + (size_t) g * kLutGroupBytes,
+					 kLutGroupBytes);
+		uint8_t *hi = t + (size_t) g * 2 * kLutGroupBytes + kLutGroupBytes;
+		for (uint32_t i = 0; i < kLutGroupBytes; i++)
+			hi[i] = all_max ? 255 : (uint8_t) rng.Next();
+	}
+	h->planes = 2;
+	h->lut_chunk_bytes *= 2;
+}
+
+/* A query lut for a random (or adversarial: all entries maximal) query. */
+void
+MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut, uint32_t planes)
 {
 	const Layout &l = qz.L();
 	Rng rng(seed);
@@ -107,19 +116,21 @@ MakeLut(const Qz &qz, uint64_t seed, bool all_max, uint8_t *lut, uint32_t planes
 		v = (float) rng.Gauss();
 	std::vector<float> scratch(ScratchFloats(qz.q));
 	PrepareQuery(qz.q, Metric::kInnerProduct, q.data(), lut, scratch.data());
+	LutHeader *h = reinterpret_cast<LutHeader *>(lut);
+	ToOnePlane(lut);
 	if (all_max)
-		std::memset(lut + 64, 255, QueryLutSize(qz.q) - 64);
-	if (planes == 1)
-		ToOnePlane(lut);
+		std::memset(lut + kLutHeaderBytes, 255, (size_t) h->lut_chunk_bytes * h->n_chunks);
+	if (planes == 2)
+		ToTwoPlanes(lut, seed, all_max);
 }
 
+/* Scans with a forced set (PrepareQuery chose one; the test overrides it in the header). */
 std::vector<uint32_t>
-ScanAt(SimdLevel level, const uint8_t *lut, const uint8_t *block, uint32_t n_chunks)
+ScanWith(int set, uint8_t *lut, const uint8_t *block, uint32_t chunk_begin, uint32_t n,
+		 std::vector<uint32_t> acc = std::vector<uint32_t>(kBlockVectors, 0))
 {
-	EXPECT_TRUE(SetSimdLevel(level));
-	SetAvx512Vnni(false);
-	std::vector<uint32_t> acc(kBlockVectors, 0);
-	ScanChunks(lut, block, 0, n_chunks, acc.data());
+	reinterpret_cast<LutHeader *>(lut)->kernel_set = (uint32_t) set;
+	ScanChunks(lut, block, chunk_begin, n, acc.data());
 	return acc;
 }
 
@@ -159,11 +170,17 @@ TEST(Pack, RoundTripAndIsolation)
 	}
 }
 
-/* Every SIMD level returns the scalar accumulators, for all dims, bits and code kinds. */
-TEST(Scan, AllLevelsEqualScalar)
+/*
+ * Every kernel set this CPU runs returns the scalar accumulators, for awkward
+ * dims, all bit widths, code kinds, both table precisions and all-maximal
+ * tables (the largest possible sums).  Prints which sets ran and which this
+ * CPU could not run.
+ */
+TEST(Scan, AllSetsEqualScalar)
 {
-	LevelGuard guard;
-	int compared = 0;
+	const int scalar = FindKernelSet("scalar");
+	ASSERT_GE(scalar, 0);
+	std::vector<int> compared(KernelSetCount(), 0);
 	for (int bits = 1; bits <= 4; bits++) {
 		for (uint32_t dim : kDims) {
 			Qz qz(dim, bits);
@@ -174,45 +191,47 @@ TEST(Scan, AllLevelsEqualScalar)
 								  CodeKind::kAlternating}) {
 				for (int variant = 0; variant < 4; variant++) {
 					bool all_max = variant & 1;
-					uint32_t planes = variant & 2 ? 1 : 2;
+					uint32_t planes = variant & 2 ? 2 : 1;
 					FillBlock(l, kind, dim + bits, block.p);
 					MakeLut(qz, dim * 3 + bits, all_max, lut.p, planes);
-					auto want = ScanAt(SimdLevel::kScalar, lut.p, block.p, l.n_chunks);
+					auto want = ScanWith(scalar, lut.p, block.p, 0, l.n_chunks);
 					if (all_max) {
-						/* Every unit adds the largest entry: the largest possible sum. */
+						/* Every unit adds the largest entry. */
 						uint32_t max_entry = planes == 2 ? 65535u : 255u;
-						uint32_t units = l.bits == 3 ? l.padded_dim / 2
-													 : l.padded_dim / (l.bits == 4   ? 1
-																	   : l.bits == 2 ? 2
-																					 : 4);
+						uint32_t units = l.n_chunks * 4 * (l.chunk_bytes / 64);
 						for (uint32_t s = 0; s < kBlockVectors; s++)
 							ASSERT_EQ(want[s], max_entry * units);
 					}
-					for (const Variant &v : kVariants) {
-						if (!UseVariant(v))
+					for (int set = 0; set < KernelSetCount(); set++) {
+						if (set == scalar || !KernelSetRuns(set))
 							continue;
-						std::vector<uint32_t> got(kBlockVectors, 0);
-						ScanChunks(lut.p, block.p, 0, l.n_chunks, got.data());
+						auto got = ScanWith(set, lut.p, block.p, 0, l.n_chunks);
 						ASSERT_EQ(want, got)
-							<< v.name << " bits " << bits << " dim " << dim << " kind "
+							<< KernelSetName(set) << " bits " << bits << " dim " << dim << " kind "
 							<< (int) kind << " max " << all_max << " planes " << planes;
-						compared++;
+						compared[set]++;
 					}
 				}
 			}
 		}
 	}
-	EXPECT_GT(compared, 0);
-	std::printf("compared %d kernel runs; best level here: %s\n", compared,
-				SimdLevelName(BestSimdLevel()));
+	std::string ran = "scalar";
+	for (int set = 0; set < KernelSetCount(); set++)
+		if (compared[set] > 0)
+			ran += std::string(" ") + KernelSetName(set);
+	std::printf("kernel sets ran against scalar: %s; not run (this CPU or build lacks them): %s\n",
+				ran.c_str(), SetList(false).c_str());
+	for (int set = 0; set < KernelSetCount(); set++)
+		if (KernelSetRuns(set) && set != scalar) {
+			EXPECT_GT(compared[set], 0) << KernelSetName(set);
+		}
 }
 
 /* Scanning a block in pieces at arbitrary chunk boundaries adds up to the whole. */
 TEST(Scan, ChunkSplitsSumToWhole)
 {
-	LevelGuard guard;
 	Rng rng(99);
-	for (int bits = 2; bits <= 4; bits++) {
+	for (int bits = 1; bits <= 4; bits++) {
 		for (uint32_t dim : {33u, 300u, 1536u, 16000u}) {
 			Qz qz(dim, bits);
 			const Layout &l = qz.L();
@@ -220,10 +239,11 @@ TEST(Scan, ChunkSplitsSumToWhole)
 			AlignedBuf lut(QueryLutSize(qz.q));
 			FillBlock(l, CodeKind::kRandom, dim, block.p);
 			for (uint32_t planes : {2u, 1u})
-				for (const Variant &v : kVariants) {
-					MakeLut(qz, dim, false, lut.p, planes);
-					if (!UseVariant(v))
+				for (int set = 0; set < KernelSetCount(); set++) {
+					if (!KernelSetRuns(set))
 						continue;
+					MakeLut(qz, dim, false, lut.p, planes);
+					reinterpret_cast<LutHeader *>(lut.p)->kernel_set = (uint32_t) set;
 					std::vector<uint32_t> whole(kBlockVectors, 0), parts(kBlockVectors, 0);
 					ScanChunks(lut.p, block.p, 0, l.n_chunks, whole.data());
 					/* Copy pieces to separate buffers, as if on different pages. */
@@ -235,7 +255,7 @@ TEST(Scan, ChunkSplitsSumToWhole)
 						ScanChunks(lut.p, page.data(), c, n, parts.data());
 						c += n;
 					}
-					ASSERT_EQ(whole, parts) << v.name << " bits " << bits << " dim " << dim;
+					ASSERT_EQ(whole, parts) << KernelSetName(set) << " bits " << bits << " dim " << dim;
 				}
 		}
 	}
@@ -270,20 +290,22 @@ TEST(Scan, AccumulatorsEstimateFloatScore)
 			for (auto &o : fones)
 				o = 1.0f;
 			EstimateDistances(lut.p, acc, ones, fones, est);
-			/* Rounding: at most half a step per unit, step = widest unit range / 255. */
+			/*
+			 * Rounding: at most half a step per unit, step = widest unit range / 255,
+			 * a unit's range at most (its dims) x (widest coordinate) x (its centroid
+			 * span); 3 bits: pairs span 2 (A[3] - A[0]), high-bit units 4 delta.
+			 */
 			double widest = 0;
 			for (uint32_t i = 0; i < l.padded_dim; i++)
 				widest = std::fmax(widest, std::fabs(qr[i]) / qn);
-			double units = bits == 3 ? l.padded_dim / 2.0
-									 : l.padded_dim / (bits == 4   ? 1.0
-													   : bits == 2 ? 2.0
-																   : 4.0);
+			int levels = 1 << bits;
+			double span = bits == 3 ? std::fmax(2.0 * (cb.centroid[3] - cb.centroid[0]),
+												4.0 * (cb.centroid[4] - cb.centroid[0]))
+									: (cb.centroid[levels - 1] - cb.centroid[0]) *
+										  (bits == 4 ? 1 : bits == 2 ? 2 : 4);
+			double units = l.n_chunks * 4.0 * (l.chunk_bytes / 64);
 			uint32_t planes = reinterpret_cast<const LutHeader *>(lut.p)->planes;
-			double step = widest * (cb.centroid[(1 << bits) - 1] - cb.centroid[0]) *
-						  (bits == 4   ? 1
-						   : bits == 1 ? 4
-									   : 2) /
-						  (planes == 2 ? 65535.0 : 255.0);
+			double step = widest * span / (planes == 2 ? 65535.0 : 255.0);
 			double bound = 0.5 * step * units + 1e-4;
 			for (uint32_t s = 0; s < kBlockVectors; s++) {
 				double exact = 0;
@@ -296,6 +318,148 @@ TEST(Scan, AccumulatorsEstimateFloatScore)
 			}
 		}
 	}
+}
+
+/* The set table: names, forcing a set, refusing unknown ones, and auto = the best. */
+TEST(Scan, KernelSetDispatch)
+{
+	SetGuard guard;
+	ASSERT_GE(KernelSetCount(), 2);
+	int scalar = FindKernelSet("scalar");
+	ASSERT_GE(scalar, 0);
+	EXPECT_TRUE(KernelSetRuns(scalar));
+	EXPECT_EQ(FindKernelSet("no-such-set"), -1);
+	EXPECT_EQ(FindKernelSet("auto"), -1);
+	EXPECT_FALSE(SetKernelSet(KernelSetCount()));
+	EXPECT_TRUE(SetKernelSet(scalar));
+	EXPECT_EQ(ActiveKernelSet(), scalar);
+	/* PrepareQuery records the set, so a query keeps it even if the setting changes. */
+	Qz qz(100, 4);
+	AlignedBuf lut(QueryLutSize(qz.q));
+	std::vector<float> q(100, 1.0f);
+	PrepareQuery(qz.q, Metric::kL2, q.data(), lut.p, qz.scratch.data());
+	EXPECT_EQ(reinterpret_cast<LutHeader *>(lut.p)->kernel_set, (uint32_t) scalar);
+	EXPECT_TRUE(SetKernelSet(-1));
+	EXPECT_EQ(ActiveKernelSet(), BestKernelSet());
+	EXPECT_TRUE(KernelSetRuns(BestKernelSet()));
+	/* The best is the first runnable set of the table. */
+	for (int i = 0; i < BestKernelSet(); i++)
+		EXPECT_FALSE(KernelSetRuns(i)) << KernelSetName(i);
+	for (int i = 0; i < KernelSetCount(); i++)
+		if (!KernelSetRuns(i)) {
+			EXPECT_FALSE(SetKernelSet(i)) << KernelSetName(i);
+		}
+#if defined(__x86_64__)
+	/* The CPU flags and the table agree. */
+	EXPECT_EQ(KernelSetRuns(FindKernelSet("avx2")), (bool) __builtin_cpu_supports("avx2"));
+	EXPECT_EQ(KernelSetRuns(FindKernelSet("avx512")), (bool) __builtin_cpu_supports("avx512bw"));
+	EXPECT_FALSE(KernelSetRuns(FindKernelSet("neon")));
+#elif defined(__aarch64__)
+	EXPECT_TRUE(KernelSetRuns(FindKernelSet("neon")));
+	EXPECT_FALSE(KernelSetRuns(FindKernelSet("avx2")));
+#endif
+	std::printf("kernel sets this CPU runs: %s; cannot run: %s; best: %s; TURBOQUANT_SIMD=%s\n",
+				SetList(true).c_str(), SetList(false).c_str(), KernelSetName(BestKernelSet()),
+				std::getenv("TURBOQUANT_SIMD") ? std::getenv("TURBOQUANT_SIMD") : "(unset)");
+	/* TURBOQUANT_SIMD naming a runnable set is what the environment reports. */
+	const char *env = std::getenv("TURBOQUANT_SIMD");
+	int want = FindKernelSet(env);
+	EXPECT_EQ(KernelSetFromEnvironment(), want >= 0 && KernelSetRuns(want) ? want : -1);
+}
+
+/*
+ * Encoding is bit-identical on every platform: a hash of the codes, norms and
+ * factors of fixed inputs (integers scaled by powers of two: exact on every
+ * FPU) for several dims, bits and seeds.  The hash is printed; when
+ * TQ_EXPECT_CODES_HASH is set (scripts/test_aarch64.sh sets it to the x86
+ * build's hash before running the aarch64 build under qemu) it must match.
+ */
+TEST(Encode, SameCodesOnEveryPlatform)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
+	auto mix = [&h](const void *p, size_t n) {
+		const uint8_t *b = static_cast<const uint8_t *>(p);
+		for (size_t i = 0; i < n; i++) {
+			h ^= b[i];
+			h *= 1099511628211ULL;
+		}
+	};
+	for (int bits = 1; bits <= 4; bits++)
+		for (uint32_t dim : {3u, 31u, 300u, 768u, 1000u, 3072u})
+			for (uint64_t seed : {1u, 42u}) {
+				Qz qz(dim, bits, seed);
+				const Layout &l = qz.L();
+				const Codebook &cb = QuantizerCodebook(qz.q);
+				mix(cb.centroid, sizeof(cb.centroid));
+				Rng rng(dim * 31 + bits * 7 + seed);
+				std::vector<float> x(dim);
+				std::vector<uint8_t> codes(l.padded_dim);
+				for (int v = 0; v < 20; v++) {
+					for (auto &e : x)
+						e = (float) ((int) (rng.Next() % 4001) - 2000) / 1024.0f;
+					double norm;
+					float factor;
+					Encode(qz.q, x.data(), codes.data(), &norm, &factor, qz.scratch.data());
+					mix(codes.data(), codes.size());
+					mix(&norm, sizeof(norm));
+					mix(&factor, sizeof(factor));
+				}
+			}
+	char hex[32];
+	std::snprintf(hex, sizeof(hex), "%016llx", (unsigned long long) h);
+	std::printf("codes hash: %s\n", hex);
+	const char *want = std::getenv("TQ_EXPECT_CODES_HASH");
+	if (want != nullptr && want[0] != '\0') {
+		EXPECT_STREQ(hex, want) << "codes differ from the reference platform's";
+	}
+}
+
+/* EncodeBatch equals Encode vector by vector; PackBlock equals PackSlot into a zeroed block. */
+TEST(Encode, BatchAndPackBlockEqualOneByOne)
+{
+	for (int bits = 1; bits <= 4; bits++)
+		for (uint32_t dim : {1u, 17u, 300u, 1536u}) {
+			Qz qz(dim, bits);
+			const Layout &l = qz.L();
+			Rng rng(dim * 5 + bits);
+			for (uint32_t n : {1u, 7u, 16u, 17u, 32u}) {
+				std::vector<float> x((size_t) n * dim);
+				for (auto &v : x)
+					v = (float) rng.Gauss();
+				/* A zero vector and a huge one among them. */
+				for (uint32_t k = 0; k < dim; k++)
+					x[k] = 0.0f;
+				if (n > 3)
+					x[(size_t) 3 * dim] = 3e38f;
+				std::vector<const float *> ptr(n);
+				for (uint32_t i = 0; i < n; i++)
+					ptr[i] = x.data() + (size_t) i * dim;
+				std::vector<uint8_t> codes((size_t) n * l.padded_dim), one(l.padded_dim);
+				std::vector<double> norms(n);
+				std::vector<float> factors(n);
+				std::vector<float> bscratch(EncodeBatchScratchFloats(qz.q));
+				EncodeBatch(qz.q, ptr.data(), n, codes.data(), norms.data(), factors.data(),
+							bscratch.data());
+				AlignedBuf want(l.block_bytes), got(l.block_bytes);
+				for (uint32_t i = 0; i < n; i++) {
+					double nv;
+					float fv;
+					Encode(qz.q, ptr[i], one.data(), &nv, &fv, qz.scratch.data());
+					ASSERT_EQ(0, std::memcmp(one.data(), codes.data() + (size_t) i * l.padded_dim,
+											 l.padded_dim));
+					ASSERT_EQ(nv, norms[i]);
+					ASSERT_EQ(fv, factors[i]);
+					PackSlot(l, one.data(), i, 0, l.n_chunks, want.p);
+				}
+				std::memset(got.p, 0xA5, l.block_bytes);
+				/* In two chunk ranges, as across pages. */
+				uint32_t mid = l.n_chunks / 2;
+				PackBlock(l, codes.data(), n, 0, mid, got.p);
+				PackBlock(l, codes.data(), n, mid, l.n_chunks, got.p + (size_t) mid * l.chunk_bytes);
+				ASSERT_EQ(0, std::memcmp(want.p, got.p, l.block_bytes))
+					<< "bits " << bits << " dim " << dim << " n " << n;
+			}
+		}
 }
 
 /*
