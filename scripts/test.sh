@@ -37,6 +37,9 @@ SUITES=(checks unit aarch64 regress pgvector readme tap pytest)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# Every suite starts its own throwaway cluster (pg_virtualenv, TAP): a PGPORT
+# or PGHOST of the caller's own server would only make them collide with it.
+unset PGHOST PGPORT PGDATABASE PGUSER PGSERVICE PGHOSTADDR
 passed=0
 failed=0
 skipped=0
