@@ -48,7 +48,8 @@
  * 0.833 with 8-bit), but re-ranking wins it back: recall@10 at the default
  * re-rank budget (200) is >= 0.998 on every shared set at 2, 3 and 4 bits
  * either way (test_recall.cpp prints and asserts it).  8-bit tables halve the
- * kernel work, so they are the default.  Tables can still have two byte
+ * kernel work, so they are the default, except for tiny vectors (at most 32
+ * units: see kTwoPlaneMaxUnits).  Tables can have two byte
  * planes (entry = low + 256 * high, 16-bit, a second shuffle per nibble into
  * separate accumulators; sums exact: 16000 * 65535 < 2^32), forced with
  * TURBOQUANT_LUT_PLANES=2 for experiments; the lut header records the choice.
@@ -63,8 +64,13 @@ namespace turboquant {
 
 namespace {
 
-/* Table planes by bit width (index = bits); see the essay above. */
-const uint32_t kDefaultLutPlanes[5] = {1, 1, 1, 1, 1};
+/*
+ * Layouts with at most this many units per vector keep 16-bit tables: there
+ * the kernel is a small share of the per-block cost, and a tiny vector has few
+ * units to average the table rounding over (an L2 query among near-parallel
+ * 2-d vectors of large, varying norm needs the inner product to ~1e-4).
+ */
+constexpr uint32_t kTwoPlaneMaxUnits = 32;
 
 /* Fills the layout of (dim, bits): chunk geometry per bit width. */
 bool
@@ -442,9 +448,9 @@ QueryLutSize(const Quantizer *qz) noexcept
 	return kLutHeaderBytes + 2 * kLutGroupBytes * groups * l.n_chunks;
 }
 
-/* Table planes per bit width (TURBOQUANT_LUT_PLANES=1|2 overrides, for experiments). */
+/* Table planes of a layout (TURBOQUANT_LUT_PLANES=1|2 overrides, for experiments). */
 uint32_t
-LutPlanes(int bits) noexcept
+LutPlanes(const Layout &l) noexcept
 {
 	static const int forced = [] {
 		const char *env = std::getenv("TURBOQUANT_LUT_PLANES");
@@ -452,7 +458,7 @@ LutPlanes(int bits) noexcept
 	}();
 	if (forced)
 		return (uint32_t) forced;
-	return kDefaultLutPlanes[bits];
+	return l.n_chunks * 4 * (l.chunk_bytes / kGroupBytes) <= kTwoPlaneMaxUnits ? 2 : 1;
 }
 
 namespace {
@@ -495,6 +501,44 @@ UnitEntries(const Quantizer *qz, const float *q, uint32_t c, uint32_t k, float e
 	}
 }
 
+/*
+ * The smallest and largest of UnitEntries' 16 values without computing them:
+ * each dim contributes independently, so the extremes take each dim's
+ * extreme term, summed in the same order with the same products (the very
+ * float operations of the extreme entries).
+ */
+inline void
+UnitRange(const Quantizer *qz, const float *q, uint32_t c, uint32_t k, float *lo, float *hi)
+{
+	const Codebook &cb = qz->codebook;
+	const Layout &l = qz->layout;
+	const float *qc = q + (size_t) c * l.chunk_dims;
+	float a = 0.0f, b = 0.0f;
+	if (l.bits == 3 && k >= 8) {
+		const float *qq = qc + 4 * (k - 8);
+		float delta = cb.centroid[4] - cb.centroid[0];
+		for (int i = 0; i < 4; i++) {
+			if (qq[i] < 0.0f)
+				a += qq[i];
+			else
+				b += qq[i];
+		}
+		*lo = a * delta;
+		*hi = b * delta;
+		return;
+	}
+	uint32_t ud = l.bits == 3 ? 2 : UnitDims(l.bits);
+	float c0 = cb.centroid[0], cm = cb.centroid[l.bits == 3 ? 3 : (1 << l.bits) - 1];
+	const float *qq = qc + k * ud;
+	for (uint32_t i = 0; i < ud; i++) {
+		float x = qq[i] * c0, y = qq[i] * cm;
+		a += std::fmin(x, y);
+		b += std::fmax(x, y);
+	}
+	*lo = a;
+	*hi = b;
+}
+
 } /* namespace */
 
 /* Rotates the normalized query and builds its 8-bit tables. */
@@ -508,7 +552,7 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 	h->metric = (uint32_t) metric;
 	h->bits = (uint32_t) l.bits;
 	h->n_chunks = l.n_chunks;
-	h->planes = LutPlanes(l.bits);
+	h->planes = LutPlanes(l);
 	h->groups = l.chunk_bytes / kGroupBytes;
 	h->lut_chunk_bytes = kLutGroupBytes * h->planes * h->groups;
 	h->kernel_set = (uint32_t) ActiveKernelSet();
@@ -537,12 +581,8 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 	double offset_sum = 0.0;
 	for (uint32_t c = 0; c < l.n_chunks; c++)
 		for (uint32_t k = 0; k < upc; k++) {
-			UnitEntries(qz, r, c, k, e);
-			float lo = e[0], hi = e[0];
-			for (int i = 1; i < 16; i++) {
-				lo = std::fmin(lo, e[i]);
-				hi = std::fmax(hi, e[i]);
-			}
+			float lo, hi;
+			UnitRange(qz, r, c, k, &lo, &hi);
 			mins[c * upc + k] = lo;
 			offset_sum += lo;
 			max_range = std::fmax(max_range, hi - lo);

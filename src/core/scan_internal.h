@@ -92,8 +92,8 @@ extern const KernelSet kNeonKernels;
 /* The sets in order of preference (best first; scalar last), and their count. */
 const KernelSet *const *KernelSets() noexcept;
 
-/* Table planes PrepareQuery uses for a bit width. */
-uint32_t LutPlanes(int bits) noexcept;
+/* Table planes PrepareQuery uses for a layout. */
+uint32_t LutPlanes(const Layout &l) noexcept;
 
 /* Rotation internals (rotation.cpp). */
 void InitRotation(Quantizer *qz) noexcept;

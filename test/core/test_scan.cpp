@@ -490,3 +490,38 @@ TEST(Scan, UnknownMetricIsNotInnerProduct)
 	for (double v : out)
 		EXPECT_TRUE(std::isnan(v)) << v;
 }
+
+/*
+ * PrepareQuery's per-unit ranges (computed from each dim's extreme terms, not
+ * from the 16 entries) are exact: every unit's smallest entry is 0 and the
+ * widest unit reaches the largest entry, so no entry is clamped.
+ */
+TEST(Scan, TablesSpanExactly)
+{
+	for (int bits = 1; bits <= 4; bits++)
+		for (uint32_t dim : {5u, 64u, 300u, 1536u}) {
+			Qz qz(dim, bits);
+			Rng rng(dim + 13 * bits);
+			std::vector<float> q(dim);
+			for (auto &v : q)
+				v = (float) rng.Gauss();
+			AlignedBuf lut(QueryLutSize(qz.q));
+			PrepareQuery(qz.q, Metric::kCosine, q.data(), lut.p, qz.scratch.data());
+			const LutHeader *h = reinterpret_cast<const LutHeader *>(lut.p);
+			const uint8_t *t = lut.p + kLutHeaderBytes;
+			uint32_t widest = 0, groups = h->n_chunks * h->groups;
+			for (uint32_t g = 0; g < groups; g++)
+				for (uint32_t j = 0; j < 4; j++) {
+					uint32_t lo = 1u << 20, hi = 0;
+					for (uint32_t i = 0; i < 16; i++) {
+						const uint8_t *p = t + (size_t) g * h->planes * kLutGroupBytes + 16 * j + i;
+						uint32_t e = p[0] + (h->planes == 2 ? (uint32_t) p[kLutGroupBytes] << 8 : 0);
+						lo = std::min(lo, e);
+						hi = std::max(hi, e);
+					}
+					ASSERT_EQ(lo, 0u) << "bits " << bits << " dim " << dim << " group " << g;
+					widest = std::max(widest, hi);
+				}
+			EXPECT_EQ(widest, h->planes == 2 ? 65535u : 255u) << "bits " << bits << " dim " << dim;
+		}
+}
