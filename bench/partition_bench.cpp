@@ -7,6 +7,8 @@
  *   ip        inner product: which rule assigns and ranks lists (L2 to the
  *             centroids, or largest inner product), by recall@10 of an exact
  *             search inside the probed lists at equal probes.
+ *   train     training budget: rows per list of the sample and Lloyd rounds
+ *             against the recall ceiling of the probed lists and the time.
  *   residual  TurboQuant codes of the vector ("direct") vs of its residual to
  *             the list centroid, at equal bits: R@1@1, R@1@10 of the estimates
  *             and recall@10 after exact re-rank of the best R candidates, at
@@ -332,13 +334,63 @@ RunResidual(const Set &s, uint32_t k, Metric metric, int bits)
 	std::free(lut);
 }
 
+/*
+ * Training budget: k-means on a random subset of spl * k rows for `iters`
+ * rounds, all rows assigned, recall@10 of an exact search inside the probed
+ * lists (the ceiling any codes can reach) and the training time.
+ */
+void
+RunTrain(const Set &s, uint32_t k, Metric metric)
+{
+	bool cos = metric == Metric::kCosine;
+	std::vector<float> base = cos ? Normalised(s.base, s.dim) : s.base;
+	std::vector<float> query = cos ? Normalised(s.query, s.dim) : s.query;
+	const std::vector<int32_t> &gtall = cos ? s.gt_cos : s.gt_l2;
+	for (uint32_t spl : {16u, 32u, 64u, 128u}) {
+		for (int iters : {3, 5, 10, 20}) {
+			size_t m = std::min<size_t>(s.n, (size_t) spl * k);
+			/* A seeded subset: every 7919th row modulo n (distinct since 7919 is prime and n < 7919^2). */
+			std::vector<float> sample(m * s.dim);
+			for (size_t i = 0; i < m; i++) {
+				size_t r = (i * 7919) % s.n;
+				std::memcpy(&sample[i * s.dim], &base[r * s.dim], sizeof(float) * s.dim);
+			}
+			KMeansStats st;
+			double t0 = Now();
+			auto c = Train(sample, s.dim, k, metric, KMeansInit::kPlusPlusSampled, iters, &st);
+			double secs = Now() - t0;
+			auto lists = Lists(Assign(c, k, s.dim, metric, base), k);
+			size_t mx = 0;
+			for (auto &l : lists)
+				mx = std::max(mx, l.size());
+			std::printf("train %-18s k %u rows/list %3u iters %2d  %.2fs  max list %zu:", s.name.c_str(), k, spl,
+						iters, secs, mx);
+			for (uint32_t probes : {4u, 8u, 16u, 32u}) {
+				double hit = 0;
+				std::vector<uint32_t> order(k);
+				std::vector<float> dist(k);
+				for (uint32_t q = 0; q < s.nq; q++) {
+					RankCentroids(c.data(), k, s.dim, metric, &query[(size_t) q * s.dim], order.data(), dist.data());
+					const int32_t *gt = &gtall[(size_t) q * 100];
+					for (uint32_t p = 0; p < probes; p++)
+						for (uint32_t i : lists[order[p]])
+							hit += std::count(gt, gt + 10, (int32_t) i);
+				}
+				std::printf("  p%u %.4f", probes, hit / (10.0 * s.nq));
+			}
+			std::printf("\n");
+			std::fflush(stdout);
+		}
+	}
+}
+
 } /* namespace */
 
 int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
-		std::fprintf(stderr, "usage: %s DATA_DIR [what] [set ...]  (what: all|init|ip|residual)\n", argv[0]);
+		std::fprintf(stderr, "usage: %s DATA_DIR [what] [set ...]  (what: all|init|ip|residual|train)\n", argv[0]);
 		return 2;
 	}
 	std::string dir = argv[1];
@@ -364,6 +416,8 @@ main(int argc, char **argv)
 		}
 		if (what == "all" || what == "ip")
 			RunIp(s, k);
+		if (what == "train")
+			RunTrain(s, k, Metric::kCosine);
 		if (what == "all" || what == "residual") {
 			for (int bits : {2, 4}) {
 				RunResidual(s, k, Metric::kCosine, bits);

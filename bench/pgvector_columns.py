@@ -90,8 +90,8 @@ def main():
         cur.execute("VACUUM ANALYZE pgv_bench")
         cur.execute("SET maintenance_work_mem = '1GB'")
         cur.execute("SET enable_seqscan = off")
-        configs = [("turboquant", "bits = 2", [("turboquant.rerank", 200)]),
-                   ("turboquant", "bits = 4", [("turboquant.rerank", 200)]),
+        configs = [("turboquant", "bits = 2, lists = 0", [("turboquant.rerank", 200)]),
+                   ("turboquant", "bits = 4, lists = 0", [("turboquant.rerank", 200)]),
                    ("hnsw", "m = 16, ef_construction = 64",
                     [("hnsw.ef_search", 40), ("hnsw.ef_search", 100), ("hnsw.ef_search", 200)])]
         for col, typ in (("v", "vector"), ("h", "halfvec")):

@@ -85,6 +85,13 @@ RESET tq_sec.fail;
 SELECT current_user = session_user AS identity_restored,
 	   current_setting('work_mem') <> '1234kB' AS settings_restored;
 SELECT tq_index_check('tq_sec.who_ran');
+-- a partitioned index has no pages of its own: each partition's is checked
+CREATE TABLE tq_sec.parted (id int, v tqvector(3)) PARTITION BY RANGE (id);
+CREATE TABLE tq_sec.parted_1 PARTITION OF tq_sec.parted FOR VALUES FROM (0) TO (100);
+INSERT INTO tq_sec.parted SELECT i, ARRAY[i, 1, 1]::tqvector FROM generate_series(0, 99) i;
+CREATE INDEX parted_idx ON tq_sec.parted USING turboquant (v);
+SELECT tq_index_check('tq_sec.parted_idx');
+SELECT tq_index_check('tq_sec.parted_1_v_idx', verify_codes => true);
 
 DROP SCHEMA tq_sec CASCADE;
 REVOKE EXECUTE ON FUNCTION tq_index_check(regclass, boolean) FROM regress_tq_checker;

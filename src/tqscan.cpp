@@ -562,10 +562,12 @@ TqScanStartLists(IndexScanDesc scan, TqScanOpaque so, const TqMetaPageData *meta
 		so->order[l] = l;
 	}
 	pfree(dir);
+	/* probe order by the core's rank metric: inner product ranks by inner product
+	 * although rows were assigned by L2 (measured, src/core/kmeans.cpp) */
 	if (so->n_lists > 1 && so->query)
 		turboquant::RankCentroids(so->cache->centroids, so->n_lists, so->cache->dims,
-								  so->cache->mi->partition, so->query->x, so->order,
-								  so->list_dist);
+								  turboquant::PartitionRankMetric(so->cache->mi->metric),
+								  so->query->x, so->order, so->list_dist);
 	so->region_begin = 0;
 	/* ORDER BY NULL: every row ties, no list is nearer than another */
 	so->region_end = so->query ? TqProbes(so->n_lists) : so->n_lists;

@@ -414,6 +414,10 @@ TQ_FUNCTION(tq_index_check)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
 						errmsg("could not open the table of index \"%s\"",
 							   RelationGetRelationName(index))));
+	if (index->rd_rel->relkind == RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is a partitioned index", RelationGetRelationName(index)),
+						errhint("Check the index of each partition.")));
 	if (index->rd_indam->ambuild != tqbuild)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 						errmsg("\"%s\" is not a turboquant index",

@@ -70,13 +70,17 @@ BEGIN
 END $$;
 
 -- every operator class, every bit width
-CREATE FUNCTION check_opclass(col text, opclass text, bits int, rerank int DEFAULT 200)
+CREATE FUNCTION check_opclass(col text, opclass text, bits int, rerank int DEFAULT 200, more text DEFAULT '')
 RETURNS TABLE (plan_uses_index bool, recall numeric, exact_order numeric)
 LANGUAGE plpgsql AS $$
 DECLARE
 	op text := CASE WHEN opclass LIKE '%l2%' THEN '<->' WHEN opclass LIKE '%cosine%' THEN '<=>' ELSE '<#>' END;
 BEGIN
-	EXECUTE format('CREATE INDEX items_tq ON items USING turboquant (%I %s) WITH (bits = %s)', col, opclass, bits);
+	EXECUTE format('CREATE INDEX items_tq ON items USING turboquant (%I %s) WITH (bits = %s%s)',
+				   col, opclass, bits, more);
+	IF more <> '' THEN
+		PERFORM tq_index_check('items_tq', verify_codes => true);
+	END IF;
 	PERFORM set_config('turboquant.rerank', rerank::text, true);
 	RETURN QUERY SELECT * FROM recall_of(col, op, 'items_tq');
 	PERFORM set_config('turboquant.rerank', '200', true);
@@ -94,6 +98,12 @@ ORDER BY 1 DESC, 2, 3;
 SELECT col, opclass, plan_uses_index, recall >= 0.6 AS approx_recall_ok
 FROM (VALUES ('v', 'vector_cosine_ops'), ('h', 'halfvec_l2_ops')) o(col, opclass),
 	 LATERAL check_opclass(col, opclass, 4, 0) c;
+
+-- partitions: 20 IVF lists (k-means on these columns' values), default probes
+SELECT col, opclass, plan_uses_index, recall >= 0.95 AS recall_ok
+FROM (VALUES ('v', 'vector_l2_ops'), ('v', 'vector_cosine_ops'), ('h', 'halfvec_cosine_ops'),
+			 ('h', 'halfvec_ip_ops')) o(col, opclass),
+	 LATERAL check_opclass(col, opclass, 4, 200, ', lists = 20') c;
 
 -- pgvector's HNSW index on the same columns (its defaults; ef_search 40),
 -- one index at a time so the planner cannot pick the other
