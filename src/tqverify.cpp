@@ -494,7 +494,8 @@ TQ_FUNCTION(tq_index_check)
 TQ_FUNCTION(tq_index_stats)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Relation	index = index_open(indexoid, AccessShareLock);
+	Oid			heapid;
+	Relation	index;
 	TupleDesc	tupdesc;
 	TqMetaPageData meta;
 	uint64	   *rows;
@@ -505,15 +506,29 @@ TQ_FUNCTION(tq_index_stats)
 	Datum		values[11];
 	bool		nulls[11];
 
+	/* privileges before any lock, as tq_index_check */
+	heapid = IndexGetRelation(indexoid, true);
+	if (!OidIsValid(heapid))
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is not an index", TqRelName(indexoid))));
+	if (!pg_class_ownercheck(heapid, GetUserId()) &&
+		!has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES))
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("permission denied for index %s", TqRelName(indexoid)),
+						errdetail("Only the table's owner or members of pg_stat_scan_tables may read its statistics.")));
+	index = index_open(indexoid, AccessShareLock);
+	/* a partitioned index has no storage to read */
+	if (index->rd_rel->relkind == RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is a partitioned index", RelationGetRelationName(index)),
+						errhint("Read the statistics of each partition's index.")));
 	if (index->rd_indam->ambuild != tqbuild)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 						errmsg("\"%s\" is not a turboquant index",
 							   RelationGetRelationName(index))));
-	if (!pg_class_ownercheck(index->rd_index->indrelid, GetUserId()) &&
-		!has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES))
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						errmsg("permission denied for index %s", RelationGetRelationName(index)),
-						errdetail("Only the table's owner or members of pg_stat_scan_tables may read its statistics.")));
+	if (RELATION_IS_OTHER_TEMP(index))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("cannot read temporary indexes of other sessions")));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	meta = TqReadMeta(index);
