@@ -24,6 +24,18 @@ EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY v <-> (SELECT v FROM t WHERE id = 
 -- NULL query returns every row, as without the index
 SELECT count(*), count(*) FILTER (WHERE v IS NULL) AS null_rows
 FROM (SELECT id, v FROM t ORDER BY v <-> NULL LIMIT 1000) s;
+-- a query that needs no column gets an index-only scan (enable_seqscan is
+-- off); it visits every row once, NULL vectors included, and computes no
+-- distance (no query to prepare one for)
+SET jit = off;
+CREATE TABLE t_ios AS SELECT id, v FROM t;
+CREATE INDEX ON t_ios USING turboquant (v tqvector_l2_ops) WITH (bits = 3);
+VACUUM ANALYZE t_ios;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM t_ios;
+SELECT count(*) FROM t_ios;
+SELECT count(*) FROM (SELECT id FROM t_ios ORDER BY v <-> NULL LIMIT 1000) s;
+DROP TABLE t_ios;
+RESET jit;
 
 -- inserts after build are found, through every path (new stripes too)
 INSERT INTO t (v)

@@ -133,6 +133,23 @@ RESET enable_seqscan;
 SET turboquant.probes = -1;
 SELECT has_function_privilege('public', 'tq_index_stats(regclass)', 'execute') AS public_can_stats;
 SELECT * FROM tq_index_stats('items_pkey');
+-- a partitioned index has no pages: a clear error, not a missing file
+CREATE TABLE parted (id int, v tqvector(3)) PARTITION BY RANGE (id);
+CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (100);
+CREATE INDEX parted_idx ON parted USING turboquant (v);
+SELECT * FROM tq_index_stats('parted_idx');
+SELECT lists, rows FROM tq_index_stats('parted_1_v_idx');
+SELECT * FROM tq_index_stats('parted');
+-- a role granted EXECUTE must still own the table (or be in pg_stat_scan_tables)
+CREATE ROLE regress_tq_stats_nobody;
+GRANT EXECUTE ON FUNCTION tq_index_stats(regclass) TO regress_tq_stats_nobody;
+BEGIN;
+SET LOCAL ROLE regress_tq_stats_nobody;
+SELECT * FROM tq_index_stats('few_idx');
+ROLLBACK;
+REVOKE EXECUTE ON FUNCTION tq_index_stats(regclass) FROM regress_tq_stats_nobody;
+DROP ROLE regress_tq_stats_nobody;
+DROP TABLE parted;
 
 DROP TABLE items, centres, queries, exact, gone, few;
 DROP FUNCTION recall, plan_cost;

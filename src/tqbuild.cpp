@@ -112,6 +112,11 @@ typedef struct TqBuildState
 	float	   *batch_x;
 	ItemPointerData *batch_tid;
 	uint32	   *batch_list;
+	const float **batch_ptrs;	/* EncodeBatch: the batch's vectors */
+	uint8	   *batch_codes;	/* their codes, padded_dim bytes each */
+	double	   *batch_norms;
+	float	   *batch_factors;
+	float	   *batch_scratch;
 	uint32		batch_n;
 	void	   *assign_scratch;
 	Tuplesortstate *sort;
@@ -168,6 +173,14 @@ TqBuildSetDims(TqBuildState *st, uint32 dims)
 												   sizeof(float) * (size_t) dims * TQ_ASSIGN_BATCH);
 	st->batch_tid = (ItemPointerData *) palloc(sizeof(ItemPointerData) * TQ_ASSIGN_BATCH);
 	st->batch_list = (uint32 *) palloc0(sizeof(uint32) * TQ_ASSIGN_BATCH);
+	st->batch_ptrs = (const float **) palloc(sizeof(float *) * TQ_ASSIGN_BATCH);
+	st->batch_codes = (uint8 *) MemoryContextAllocHuge(CurrentMemoryContext,
+													   (size_t) TQ_ASSIGN_BATCH *
+													   turboquant::QuantizerLayout(cache->qz).padded_dim);
+	st->batch_norms = (double *) palloc(sizeof(double) * TQ_ASSIGN_BATCH);
+	st->batch_factors = (float *) palloc(sizeof(float) * TQ_ASSIGN_BATCH);
+	st->batch_scratch = (float *) TqPallocAligned(sizeof(float) *
+												  turboquant::EncodeBatchScratchFloats(cache->qz), 64);
 	if (st->n_lists > 1)
 		st->assign_scratch = palloc(Max(turboquant::AssignScratchBytes(dims, st->n_lists), 8));
 	st->item_size = VARHDRSZ + offsetof(TqSortItem, codes) +
@@ -316,16 +329,20 @@ TqProcessBatch(TqBuildState *st)
 		turboquant::AssignNearest(cache->centroids, st->n_lists, st->dims, cache->mi->partition,
 								  st->batch_x, st->batch_n, st->batch_list, NULL,
 								  st->assign_scratch);
+	/* the core's batched encoder: the same codes as Encode, several times faster */
+	for (uint32 i = 0; i < st->batch_n; i++)
+		st->batch_ptrs[i] = st->batch_x + (size_t) i * st->dims;
+	turboquant::EncodeBatch(cache->qz, st->batch_ptrs, st->batch_n, st->batch_codes,
+							st->batch_norms, st->batch_factors, st->batch_scratch);
 	for (uint32 i = 0; i < st->batch_n; i++)
 	{
-		double		norm;
-		float		factor;
+		const uint8 *codes = st->batch_codes + (size_t) i * padded;
+		double		norm = st->batch_norms[i];
+		float		factor = st->batch_factors[i];
 
-		turboquant::Encode(cache->qz, st->batch_x + (size_t) i * st->dims, st->codes, &norm,
-						   &factor, st->scratch);
 		if (st->sort == NULL)
 		{
-			TqBuildAdd(st, 0, st->codes, norm, factor, &st->batch_tid[i]);
+			TqBuildAdd(st, 0, codes, norm, factor, &st->batch_tid[i]);
 			continue;
 		}
 		{
@@ -347,7 +364,7 @@ TqProcessBatch(TqBuildState *st)
 			memcpy(it->norm, &norm, sizeof(double));
 			it->factor = factor;
 			for (uint32 d = 0; d < padded; d += 2)
-				it->codes[d / 2] = st->codes[d] | (d + 1 < padded ? st->codes[d + 1] << 4 : 0);
+				it->codes[d / 2] = codes[d] | (d + 1 < padded ? codes[d + 1] << 4 : 0);
 			tuplesort_putdatum(st->sort, PointerGetDatum((char *) it - VARHDRSZ), false);
 		}
 	}

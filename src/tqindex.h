@@ -257,7 +257,8 @@ typedef struct TqMetricInfo
 	turboquant::Metric metric;
 	const char *name;
 	double		(*report) (double estimate);
-	/* the metric lists are trained, assigned and ranked with (core's choice) */
+	/* the metric lists are trained and rows assigned with (core's choice); scans
+	 * rank lists with turboquant::PartitionRankMetric(metric) */
 	turboquant::Metric partition;
 } TqMetricInfo;
 

@@ -243,7 +243,8 @@ TqScanStripePage(IndexScanDesc scan, TqScanOpaque so, uint32 stripe, uint32 page
 		}
 		memset(so->acc, 0, sizeof(uint32) * geo->groups * kBlockVectors);
 	}
-	if (n > 0)
+	/* without a query (ORDER BY NULL, or no ORDER BY) the LUT is never prepared */
+	if (n > 0 && so->query)
 	{
 		/* the groups' slices follow each other on the page */
 		const uint8 *chunks = TqPageGroupChunks(page, geo, pageno, 0);
@@ -347,7 +348,8 @@ TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 		while (stripe != TQ_INVALID_STRIPE && stripe < so->n_stripes)
 		{
 			CHECK_FOR_INTERRUPTS();
-			for (uint32 p = 0; p < geo->pages; p++)
+			/* without a query only the first page (slots, TIDs, chain) matters */
+			for (uint32 p = 0; p < (so->query ? geo->pages : 1); p++)
 				TqScanStripePage(scan, so, stripe, p);
 			TqScanScoreStripe(so, topk);
 			if (so->next_stripe != TQ_INVALID_STRIPE && so->next_stripe <= stripe)
@@ -562,10 +564,12 @@ TqScanStartLists(IndexScanDesc scan, TqScanOpaque so, const TqMetaPageData *meta
 		so->order[l] = l;
 	}
 	pfree(dir);
+	/* probe order by the core's rank metric: inner product ranks by inner product
+	 * although rows were assigned by L2 (measured, src/core/kmeans.cpp) */
 	if (so->n_lists > 1 && so->query)
 		turboquant::RankCentroids(so->cache->centroids, so->n_lists, so->cache->dims,
-								  so->cache->mi->partition, so->query->x, so->order,
-								  so->list_dist);
+								  turboquant::PartitionRankMetric(so->cache->mi->metric),
+								  so->query->x, so->order, so->list_dist);
 	so->region_begin = 0;
 	/* ORDER BY NULL: every row ties, no list is nearer than another */
 	so->region_end = so->query ? TqProbes(so->n_lists) : so->n_lists;
@@ -583,6 +587,25 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 
 		so->started = true;
 		pgstat_count_index_scan(scan->indexRelation);
+
+		/*
+		 * An index-only scan is planned when the query needs no column (no
+		 * column can be returned: amcanreturn is NULL), e.g. count(*) with
+		 * enable_seqscan off; the executor still wants an index tuple per
+		 * row.  One with every column NULL serves: nothing reads it.
+		 */
+		if (scan->xs_want_itup && scan->xs_itup == NULL)
+		{
+			TupleDesc	desc = RelationGetDescr(scan->indexRelation);
+			MemoryContext old = MemoryContextSwitchTo(so->scanctx);
+			Datum	   *values = (Datum *) palloc0(sizeof(Datum) * desc->natts);
+			bool	   *isnull = (bool *) palloc(sizeof(bool) * desc->natts);
+
+			memset(isnull, true, sizeof(bool) * desc->natts);
+			scan->xs_itup = index_form_tuple(desc, values, isnull);
+			scan->xs_itupdesc = desc;
+			MemoryContextSwitchTo(old);
+		}
 		if (meta.dims == 0 || meta.n_stripes == 0)
 		{
 			so->exhausted = true;

@@ -385,6 +385,27 @@ TqRelName(Oid relid)
 	return name ? name : psprintf("with OID %u", relid);
 }
 
+/*
+ * Errors unless `index` is a turboquant index with pages this session may
+ * read: not partitioned (no storage), not another session's temporary index.
+ * `verb` names what the caller does ("check", "read").
+ */
+static void
+TqCheckReadableIndex(Relation index, const char *verb)
+{
+	if (index->rd_rel->relkind == RELKIND_PARTITIONED_INDEX)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is a partitioned index", RelationGetRelationName(index)),
+						errhint("Use the index of each partition.")));
+	if (index->rd_indam->ambuild != tqbuild)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is not a turboquant index",
+							   RelationGetRelationName(index))));
+	if (RELATION_IS_OTHER_TEMP(index))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("cannot %s temporary indexes of other sessions", verb)));
+}
+
 TQ_FUNCTION(tq_index_check)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
@@ -414,17 +435,7 @@ TQ_FUNCTION(tq_index_check)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
 						errmsg("could not open the table of index \"%s\"",
 							   RelationGetRelationName(index))));
-	if (index->rd_rel->relkind == RELKIND_PARTITIONED_INDEX)
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is a partitioned index", RelationGetRelationName(index)),
-						errhint("Check the index of each partition.")));
-	if (index->rd_indam->ambuild != tqbuild)
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is not a turboquant index",
-							   RelationGetRelationName(index))));
-	if (RELATION_IS_OTHER_TEMP(index))
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						errmsg("cannot check temporary indexes of other sessions")));
+	TqCheckReadableIndex(index, "check");
 	if (!index->rd_index->indisvalid)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						errmsg("cannot check index \"%s\"", RelationGetRelationName(index)),
@@ -494,7 +505,8 @@ TQ_FUNCTION(tq_index_check)
 TQ_FUNCTION(tq_index_stats)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Relation	index = index_open(indexoid, AccessShareLock);
+	Oid			heapid;
+	Relation	index;
 	TupleDesc	tupdesc;
 	TqMetaPageData meta;
 	uint64	   *rows;
@@ -505,15 +517,18 @@ TQ_FUNCTION(tq_index_stats)
 	Datum		values[11];
 	bool		nulls[11];
 
-	if (index->rd_indam->ambuild != tqbuild)
+	/* privileges before any lock, as tq_index_check */
+	heapid = IndexGetRelation(indexoid, true);
+	if (!OidIsValid(heapid))
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is not a turboquant index",
-							   RelationGetRelationName(index))));
-	if (!pg_class_ownercheck(index->rd_index->indrelid, GetUserId()) &&
+						errmsg("\"%s\" is not an index", TqRelName(indexoid))));
+	if (!pg_class_ownercheck(heapid, GetUserId()) &&
 		!has_privs_of_role(GetUserId(), ROLE_PG_STAT_SCAN_TABLES))
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						errmsg("permission denied for index %s", RelationGetRelationName(index)),
+						errmsg("permission denied for index %s", TqRelName(indexoid)),
 						errdetail("Only the table's owner or members of pg_stat_scan_tables may read its statistics.")));
+	index = index_open(indexoid, AccessShareLock);
+	TqCheckReadableIndex(index, "read");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	meta = TqReadMeta(index);

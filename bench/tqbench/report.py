@@ -15,7 +15,8 @@ ENGINE_COLORS = {"turboquant": "tab:blue", "pgvector-hnsw": "tab:orange", "pgvec
 # One colour per engine and bit width (or per pgvector index), told apart at a glance.
 INDEX_COLORS = {"turboquant b=2": "#1f77b4", "turboquant b=3": "#9467bd", "turboquant b=4": "#17becf",
                 "turboquant b=1": "#7f7f7f"}
-ENGINE_FALLBACK = {"pgvector-hnsw": ["#d62728", "#ff7f0e", "#e377c2"],
+ENGINE_FALLBACK = {"turboquant": ["#1f3a93", "#6a3d9a", "#b15928", "#e7298a", "#555555"],
+                   "pgvector-hnsw": ["#d62728", "#ff7f0e", "#e377c2"],
                    "pgvector-ivfflat": ["#2ca02c", "#bcbd22", "#8c564b"], "exact": ["black", "#555555"]}
 # Point labels: the setting swept, shortened.
 SETTING_ABBREV = {"rerank": "r", "ef_search": "ef", "probes": "p"}
@@ -30,6 +31,17 @@ def _index_color(engine, label, seen):
         n = len([x for x in seen.values() if x[0] == engine])
         seen[label] = (engine, pool[n % len(pool)])
     return seen[label][1]
+
+
+def _frontier(pts):
+    """The points no other point beats on both recall and QPS (pts sorted by recall): the curve a
+    user can reach by choosing settings; a sweep over two knobs (probes x rerank) has many more."""
+    out, best = [], -1.0
+    for p in sorted(pts, key=lambda p: (-p[0], -p[1])):
+        if p[1] > best:
+            out.append(p)
+            best = p[1]
+    return sorted(out)
 
 
 def _setting_label(settings):
@@ -70,7 +82,16 @@ def charts(doc, stem):
             if engine == "exact":
                 style["marker"] = "s" if "tqvector" in label else "x"
             pts = sorted((r["recall"], r["qps"], _setting_label(r["settings"])) for r in rows)
+            if engine == "turboquant" and " flat" in label:
+                style["linestyle"] = ":"
+            faint = []
+            if any("," in p[2] for p in pts):
+                # two knobs swept: the line is the reachable frontier, the other points faint
+                faint, pts = pts, _frontier(pts)
             for a in (ax, zoom):
+                if faint:
+                    a.plot([p[0] for p in faint], [p[1] for p in faint], linestyle="none", marker="o",
+                           markersize=3, color=color, alpha=0.3)
                 a.plot([p[0] for p in pts], [p[1] for p in pts], label=label, **style)
                 for x, y, name in pts:          # every point says its setting
                     if name and (a is ax or x >= 0.95):
@@ -87,7 +108,8 @@ def charts(doc, stem):
             a.set_yscale("log")
             a.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-        ax.text(0.01, 0.01, "point labels: r = turboquant.rerank, ef = hnsw.ef_search, p = ivfflat.probes",
+        ax.text(0.01, 0.01, "point labels: r = turboquant.rerank, ef = hnsw.ef_search,\n"
+                "p = turboquant.probes or ivfflat.probes; probes x rerank: line = best, faint = others",
                 transform=ax.transAxes, fontsize=7, color="#555555")
         p = stem.with_name(stem.name + "-recall-qps.png")
         fig.tight_layout()

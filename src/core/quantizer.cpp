@@ -463,42 +463,70 @@ LutPlanes(const Layout &l) noexcept
 
 namespace {
 
-/* The 16 float entries of unit k of chunk c (q rotated and normalized). */
-inline void
-UnitEntries(const Quantizer *qz, const float *q, uint32_t c, uint32_t k, float e[16])
+/*
+ * How a unit's 16 entries follow from its dims' query values: entry[nib] =
+ * post * sum over its dims i (in order) of q_i * value[i][nib], value[i][nib]
+ * being the centroid that nib's i-th field selects (3 bits: A[low bits] for a
+ * pair unit; 1 per set bit with post = delta for a high-bit unit).  Built once
+ * per query, so the 16 entries are one vectorizable loop per dim.
+ */
+struct UnitShape {
+	uint32_t dims;
+	float post;
+	float value[4][16];
+};
+
+/* The shapes of a layout: [0] every nibble unit, or the 3-bit pair units; [1] 3-bit high-bit units. */
+void
+MakeUnitShapes(const Quantizer *qz, UnitShape shape[2])
 {
 	const Codebook &cb = qz->codebook;
 	const Layout &l = qz->layout;
-	const float *qc = q + (size_t) c * l.chunk_dims;
 	if (l.bits == 3) {
-		if (k < 8) {
-			/* Low two bits of dims 2k, 2k+1: the A part of the additive codebook. */
-			float q0 = qc[2 * k], q1 = qc[2 * k + 1];
-			for (int nib = 0; nib < 16; nib++)
-				e[nib] = q0 * cb.centroid[nib & 3] + q1 * cb.centroid[nib >> 2];
-		} else {
-			/* High bits of dims 4m..4m+3: delta per set bit. */
-			const float *qq = qc + 4 * (k - 8);
-			float delta = cb.centroid[4] - cb.centroid[0];
-			for (int nib = 0; nib < 16; nib++) {
-				float v = 0.0f;
-				for (int i = 0; i < 4; i++)
-					if ((nib >> i) & 1)
-						v += qq[i];
-				e[nib] = v * delta;
-			}
+		shape[0].dims = 2;
+		shape[0].post = 1.0f;
+		shape[1].dims = 4;
+		shape[1].post = cb.centroid[4] - cb.centroid[0];
+		for (int nib = 0; nib < 16; nib++) {
+			shape[0].value[0][nib] = cb.centroid[nib & 3];
+			shape[0].value[1][nib] = cb.centroid[nib >> 2];
+			for (int i = 0; i < 4; i++)
+				shape[1].value[i][nib] = (float) ((nib >> i) & 1);
 		}
 		return;
 	}
 	uint32_t ud = UnitDims(l.bits);
 	int mask = (1 << l.bits) - 1;
-	const float *qq = qc + k * ud;
-	for (int nib = 0; nib < 16; nib++) {
-		float v = 0.0f;
-		for (uint32_t i = 0; i < ud; i++)
-			v += qq[i] * cb.centroid[(nib >> (l.bits * i)) & mask];
-		e[nib] = v;
+	shape[0].dims = ud;
+	shape[0].post = 1.0f;
+	for (uint32_t i = 0; i < ud; i++)
+		for (int nib = 0; nib < 16; nib++)
+			shape[0].value[i][nib] = cb.centroid[(nib >> (l.bits * i)) & mask];
+}
+
+/*
+ * The 16 float entries of unit k of chunk c (q rotated and normalized):
+ * e[nib] = sum_i q_i * centroid[code_i] in dim order (the high-bit units of 3
+ * bits: the sum of the set bits' q_i, times delta; a term q * 0 adds nothing).
+ */
+inline void
+UnitEntries(const Quantizer *qz, const UnitShape shape[2], const float *q, uint32_t c, uint32_t k,
+			float e[16])
+{
+	const Layout &l = qz->layout;
+	const float *qc = q + (size_t) c * l.chunk_dims;
+	const UnitShape &u = shape[l.bits == 3 && k >= 8 ? 1 : 0];
+	const float *qq = l.bits == 3 ? (k < 8 ? qc + 2 * k : qc + 4 * (k - 8)) : qc + k * u.dims;
+	for (int nib = 0; nib < 16; nib++)
+		e[nib] = 0.0f;
+	for (uint32_t i = 0; i < u.dims; i++) {
+		float qi = qq[i];
+		for (int nib = 0; nib < 16; nib++)
+			e[nib] += qi * u.value[i][nib];
 	}
+	if (u.post != 1.0f)
+		for (int nib = 0; nib < 16; nib++)
+			e[nib] *= u.post;
 }
 
 /*
@@ -531,9 +559,10 @@ UnitRange(const Quantizer *qz, const float *q, uint32_t c, uint32_t k, float *lo
 	float c0 = cb.centroid[0], cm = cb.centroid[l.bits == 3 ? 3 : (1 << l.bits) - 1];
 	const float *qq = qc + k * ud;
 	for (uint32_t i = 0; i < ud; i++) {
+		/* Plain comparisons, not std::fmin/fmax (libm calls): the values are finite. */
 		float x = qq[i] * c0, y = qq[i] * cm;
-		a += std::fmin(x, y);
-		b += std::fmax(x, y);
+		a += x < y ? x : y;
+		b += x < y ? y : x;
 	}
 	*lo = a;
 	*hi = b;
@@ -585,26 +614,36 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 			UnitRange(qz, r, c, k, &lo, &hi);
 			mins[c * upc + k] = lo;
 			offset_sum += lo;
-			max_range = std::fmax(max_range, hi - lo);
+			max_range = hi - lo > max_range ? hi - lo : max_range;
 		}
 	float scale = max_range > 0.0f ? (float) max_entry / max_range : 1.0f;
 	h->scale = scale;
 	h->offset_sum = (float) offset_sum;
 
+	UnitShape shape[2];
+	MakeUnitShapes(qz, shape);
 	for (uint32_t c = 0; c < l.n_chunks; c++)
 		for (uint32_t k = 0; k < upc; k++) {
-			UnitEntries(qz, r, c, k, e);
+			UnitEntries(qz, shape, r, c, k, e);
 			/* Unit k's plane 0 in group k / 4 at 16 (k % 4); plane 1 one table further. */
 			uint8_t *t = tables + (size_t) c * h->lut_chunk_bytes +
 						 (k / 4) * h->planes * kLutGroupBytes + 16 * (k % 4);
 			float lo = mins[c * upc + k];
+			uint32_t iv16[16];
 			for (int i = 0; i < 16; i++) {
-				float v = std::floor((e[i] - lo) * scale + 0.5f);
-				int iv = v < 0.0f ? 0 : v > (float) max_entry ? max_entry : (int) v;
-				t[i] = (uint8_t) (iv & 0xFF);
-				if (h->planes == 2)
-					t[kLutGroupBytes + i] = (uint8_t) (iv >> 8);
+				/*
+				 * Round to nearest: floor(v) for v >= 0 is the truncation (int) v,
+				 * which compiles to one instruction where std::floor without
+				 * SSE4.1 is a slow sequence (it was most of PrepareQuery at d = 3072).
+				 */
+				float v = (e[i] - lo) * scale + 0.5f;
+				iv16[i] = v < 1.0f ? 0u : v >= (float) max_entry ? (uint32_t) max_entry : (uint32_t) (int) v;
 			}
+			for (int i = 0; i < 16; i++)
+				t[i] = (uint8_t) (iv16[i] & 0xFF);
+			if (h->planes == 2)
+				for (int i = 0; i < 16; i++)
+					t[kLutGroupBytes + i] = (uint8_t) (iv16[i] >> 8);
 		}
 }
 

@@ -94,6 +94,14 @@ def test_summary_ratios_against_hnsw():
     assert "| turboquant b=4 lists=10 | before |" in md and "x HNSW" in md
 
 
+def test_frontier_keeps_only_undominated_settings():
+    from tqbench import report
+
+    pts = [(0.90, 500, "p4,r20"), (0.90, 400, "p4,r50"), (0.95, 450, "p8,r20"), (0.95, 300, "p8,r50"),
+           (0.99, 200, "p16,r20"), (0.98, 150, "p16,r50")]
+    assert report._frontier(sorted(pts)) == [(0.90, 500, "p4,r20"), (0.95, 450, "p8,r20"), (0.99, 200, "p16,r20")]
+
+
 def test_scaling_chart(tmp_path):
     from tqbench import report
 
