@@ -58,3 +58,20 @@ def has_am(dsn, name):
 
     with pg.connect(dsn) as conn:
         return conn.execute("SELECT 1 FROM pg_am WHERE amname = %s", (name,)).fetchone() is not None
+
+
+def run_tiny(pg_dsn, out, args):
+    """Runs the benchmark runner with args on pg_dsn into out; returns (result doc, tq, vec),
+    tq and vec the installed versions of turboquant and vector (None when absent)."""
+    import json
+
+    from tqbench import runner
+
+    tq = extension_state(pg_dsn, "turboquant")
+    vec = extension_state(pg_dsn, "vector")
+    if tq is None and vec is None:
+        unavailable("neither the turboquant nor the vector extension is installed in the test server")
+    if IN_CI and tq is None:
+        pytest.fail("CI=true and the turboquant extension is not installed in the test server")
+    path = runner.main(args + ["--dsn", pg_dsn, "--out-dir", str(out)])
+    return json.loads(path.read_text()), tq, vec

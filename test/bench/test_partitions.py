@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import IN_CI, extension_state, has_am, unavailable
+from conftest import has_am, run_tiny
 
 
 # ---- offline: no server ------------------------------------------------------------------
@@ -130,17 +130,9 @@ TINY = ["--n", "1500", "--dim", "24", "--nq", "15", "--k", "10", "--clients", "1
 
 @pytest.fixture(scope="module")
 def drift_doc(pg_dsn, tmp_path_factory):
-    from tqbench import runner
-
-    tq = extension_state(pg_dsn, "turboquant")
-    vec = extension_state(pg_dsn, "vector")
-    if tq is None and vec is None:
-        unavailable("neither the turboquant nor the vector extension is installed in the test server")
-    if IN_CI and tq is None:
-        pytest.fail("CI=true and the turboquant extension is not installed in the test server")
     out = tmp_path_factory.mktemp("results")
-    path = runner.main(TINY + ["--dsn", pg_dsn, "--out-dir", str(out)])
-    return json.loads(path.read_text()), tq, vec, pg_dsn
+    doc, tq, vec = run_tiny(pg_dsn, out, TINY)
+    return doc, tq, vec, pg_dsn
 
 
 def test_drift_and_sweeps(drift_doc):

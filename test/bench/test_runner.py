@@ -1,9 +1,8 @@
 """The SQL runner end to end at a tiny size, against a real server (never asserts timings)."""
-import json
 
 import pytest
 
-from conftest import IN_CI, extension_state, has_am, unavailable
+from conftest import has_am, run_tiny
 
 TINY = ["--n", "2000", "--dim", "32", "--nq", "20", "--k", "10,100", "--clients", "1,2",
         "--tq-bits", "2,4", "--tq-rerank", "0,50", "--hnsw-ef-search", "10,100", "--ivf-probes", "1,4",
@@ -12,17 +11,9 @@ TINY = ["--n", "2000", "--dim", "32", "--nq", "20", "--k", "10,100", "--clients"
 
 @pytest.fixture(scope="module")
 def run_doc(pg_dsn, tmp_path_factory):
-    from tqbench import runner
-
-    tq = extension_state(pg_dsn, "turboquant")
-    vec = extension_state(pg_dsn, "vector")
-    if tq is None and vec is None:
-        unavailable("neither the turboquant nor the vector extension is installed in the test server")
-    if IN_CI and tq is None:
-        pytest.fail("CI=true and the turboquant extension is not installed in the test server")
     out = tmp_path_factory.mktemp("results")
-    path = runner.main(TINY + ["--dsn", pg_dsn, "--out-dir", str(out)])
-    return json.loads(path.read_text()), out, tq, vec, pg_dsn
+    doc, tq, vec = run_tiny(pg_dsn, out, TINY)
+    return doc, out, tq, vec, pg_dsn
 
 
 def test_document_fields(run_doc):
