@@ -313,7 +313,8 @@ uint32		TqNearestList(const TqIndexCache *cache, const float *x);
 TqMetaPageData TqReadMeta(Relation index);
 const TqIndexCache *TqGetCache(Relation index, const TqMetaPageData *meta);
 int			TqIndexLists(Relation index);
-TqIndexCache *TqCopyCache(const TqIndexCache *cache, MemoryContext cxt);
+TqIndexCache *TqCopyCache(const TqIndexCache *cache, MemoryContext cxt,
+						  bool with_centroids = true);
 turboquant::Metric TqIndexMetric(Relation index);
 int			TqIndexBits(Relation index);
 uint64		TqIndexSeed(Relation index);
@@ -357,7 +358,7 @@ TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags)
 struct TqBufferHints;
 TqBufferHints *TqGetBufferHints(Relation index);
 Buffer		TqReadBufferHinted(Relation index, TqBufferHints *h, BlockNumber blkno);
-void		TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno);
+void		TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno, Size header_bytes);
 
 /* tqscan_nulls.cpp: rows with NULL vectors, after every indexed row */
 struct TqNullScan;

@@ -202,7 +202,9 @@ TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 		so->cache->geo.base == cache->geo.base)
 		return;
 	old = MemoryContextSwitchTo(so->scanctx);
-	so->cache = TqCopyCache(cache, so->scanctx);
+	/* without the centroids (n_lists x dims floats, megabytes for large indexes,
+	 * and every query begins a new scan): ranking reads the relcache's own */
+	so->cache = TqCopyCache(cache, so->scanctx, false);
 	cache = so->cache;
 	so->lut = (uint8 *) TqPallocAligned(turboquant::QueryLutSize(cache->qz), 64);
 	so->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
@@ -290,6 +292,20 @@ TqScanScoreGroup(TqScanOpaque so, turboquant::TopK *topk, uint32 mask, const uin
 		turboquant::EstimateDistances(so->lut, acc, norms, factors, est);
 	else
 		memset(est, 0, sizeof(double) * kBlockVectors);
+	/*
+	 * Once topk is full, only slots at or below its worst can enter: find
+	 * them with one branch-free pass over the 32 estimates (NaN compares
+	 * false; it counts as infinity below, which cannot beat a finite worst).
+	 */
+	if (topk->size == topk->k && topk->k > 0 && !std::isinf(topk->dist[0]))
+	{
+		double		worst = topk->dist[0];
+		uint32		pass = 0;
+
+		for (uint32 s = 0; s < kBlockVectors; s++)
+			pass |= (uint32) (est[s] <= worst) << s;
+		mask &= pass;
+	}
 	while (mask)
 	{
 		uint32		s = __builtin_ctz(mask);
@@ -338,7 +354,7 @@ TqScanStripe(IndexScanDesc scan, TqScanOpaque so, TqBufferHints *hints, uint32 s
 		Page		page;
 
 		if (p + 1 < pages)
-			TqPrefetchHinted(hints, blkno + 1);
+			TqPrefetchHinted(hints, blkno + 1, 0);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		so->stat_pages++;
 		page = BufferGetPage(buf);
@@ -348,7 +364,8 @@ TqScanStripe(IndexScanDesc scan, TqScanOpaque so, TqBufferHints *hints, uint32 s
 			so->next_stripe = TqPageGetOpaque(page)->next;
 			if (so->next_stripe != TQ_INVALID_STRIPE && so->next_stripe < so->n_stripes &&
 				pages == 1)
-				TqPrefetchHinted(hints, TqStripeBlock(geo, so->next_stripe, 0));
+				TqPrefetchHinted(hints, TqStripeBlock(geo, so->next_stripe, 0),
+								 geo->groups * TQ_GROUP_HEADER_SIZE);
 			for (uint32 g = 0; g < geo->groups; g++)
 				so->used[g] = TqPageGroupHeader(page, g)->used_mask;
 			memset(so->acc, 0, sizeof(uint32) * geo->groups * kBlockVectors);
@@ -379,7 +396,8 @@ TqScanStripe(IndexScanDesc scan, TqScanOpaque so, TqBufferHints *hints, uint32 s
 		}
 		else if (p + 1 == pages && so->next_stripe != TQ_INVALID_STRIPE &&
 				 so->next_stripe < so->n_stripes)
-			TqPrefetchHinted(hints, TqStripeBlock(geo, so->next_stripe, 0));
+			TqPrefetchHinted(hints, TqStripeBlock(geo, so->next_stripe, 0),
+								 geo->groups * TQ_GROUP_HEADER_SIZE);
 		TqScanPageChunks(so, page, p, so->used, so->acc);
 		UnlockReleaseBuffer(buf);
 	}
@@ -629,9 +647,14 @@ TqScanStartLists(IndexScanDesc scan, TqScanOpaque so, const TqMetaPageData *meta
 	/* probe order by the core's rank metric: inner product ranks by inner product
 	 * although rows were assigned by L2 (measured, src/core/kmeans.cpp) */
 	if (so->n_lists > 1 && so->query)
-		turboquant::RankCentroids(so->cache->centroids, so->n_lists, so->cache->dims,
+	{
+		/* the relcache's centroids, valid here (only re-ranking can drop them) */
+		const TqIndexCache *live = TqGetCache(scan->indexRelation, meta);
+
+		turboquant::RankCentroids(live->centroids, so->n_lists, so->cache->dims,
 								  turboquant::PartitionRankMetric(so->cache->mi->metric),
 								  so->query->x, so->order, so->list_dist);
+	}
 	so->region_begin = 0;
 	/* ORDER BY NULL: every row ties, no list is nearer than another */
 	so->region_end = so->query ? TqProbes(so->n_lists) : so->n_lists;

@@ -441,24 +441,27 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 }
 
 /*
- * A private copy of an index cache (quantizer and centroids included) in
+ * A private copy of an index cache (quantizer and centroids) in
  * `cxt`.  rd_amcache is freed whenever the index's relcache entry is rebuilt
  * — which can happen at any heavyweight lock acquisition, e.g. when a build
  * or a scan detoasts a vector — so work that outlives such a moment keeps its
  * own copy.  The quantizer is position independent, so a byte copy is a
- * valid quantizer.
+ * valid quantizer.  Without with_centroids the copy's centroids are NULL (a
+ * scan ranks lists once, at its start, from the relcache's).
  */
 TqIndexCache *
-TqCopyCache(const TqIndexCache *cache, MemoryContext cxt)
+TqCopyCache(const TqIndexCache *cache, MemoryContext cxt, bool with_centroids)
 {
 	size_t		qsize = turboquant::QuantizerSize(cache->dims, cache->bits);
 	size_t		head = MAXALIGN(sizeof(TqIndexCache));
-	size_t		csize = cache->centroids ? sizeof(float) * (size_t) cache->n_lists * cache->dims : 0;
+	size_t		csize = cache->centroids && with_centroids ?
+		sizeof(float) * (size_t) cache->n_lists * cache->dims : 0;
 	char	   *mem = (char *) MemoryContextAllocHuge(cxt, head + csize + qsize + 63);
 	TqIndexCache *copy = (TqIndexCache *) mem;
 
 	*copy = *cache;
-	if (cache->centroids)
+	copy->centroids = NULL;
+	if (csize > 0)
 	{
 		copy->centroids = (float *) (mem + head);
 		memcpy(copy->centroids, cache->centroids, csize);
@@ -758,12 +761,15 @@ TqReadBufferHinted(Relation index, TqBufferHints *h, BlockNumber blkno)
 }
 
 /*
- * Asks the CPU to fetch the page the hint names for blkno (and its buffer
- * header) into its caches: a hint only, never a read of the page's contents,
- * so a stale hint costs nothing but the bandwidth.
+ * Asks the CPU to fetch the page the hint names for blkno (its buffer header,
+ * page header, special space and the header_bytes after the page header)
+ * into its caches: a hint only, never a read of the page's contents, so a
+ * stale hint costs nothing but the bandwidth.  The codes that follow stream
+ * in by the hardware's own prefetching (measured: prefetching whole pages
+ * bought nothing).
  */
 void
-TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno)
+TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno, Size header_bytes)
 {
 	Buffer		buf;
 	const char *page;
@@ -774,6 +780,10 @@ TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno)
 	/* the buffer header (pin), the page header and the special space (TqCheckPage) */
 	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1, 3);
 	page = (const char *) BufferGetBlock(buf);
-	__builtin_prefetch(page, 0, 3);
 	__builtin_prefetch(page + BLCKSZ - 64, 0, 3);
+	header_bytes = Min(header_bytes + MAXALIGN(SizeOfPageHeaderData), (Size) BLCKSZ);
+	for (Size off = 0; off < header_bytes; off += 64)
+		__builtin_prefetch(page + off, 0, 3);
+	if (header_bytes == 0)
+		__builtin_prefetch(page, 0, 3);
 }
