@@ -225,6 +225,7 @@ def main(argv=None):
     path.write_text(json.dumps({"hardware": envinfo.hardware_line(), "args": vars(args), "rows": rows},
                                indent=1) + "\n")
     print(f"\nresults: {path}")
+    return path
 
 
 if __name__ == "__main__":
