@@ -9,7 +9,8 @@
 #    shard's remote SQL, an Append of Async Foreign Scans)
 #  - rows shipped per query, counted by pg_stat_statements on the shards
 #  - top 10 of both shapes equal the single node's for 20 queries, and exact
-#    search's
+#    search's; the same for the extension's tq_search (its tq_search_query
+#    text is the recommended shape)
 #  - filters on a non-key column return LIMIT rows, the single node's
 #  - inserts routed through the coordinator are found by the next query
 #  - a shard stopped mid-workload: the coordinator's query fails with a clear
@@ -180,6 +181,24 @@ for my $q (@queries)
 is($same_naive, scalar(@queries), 'parent query: top 10 equal the single node\'s for every query');
 is($same_rec, scalar(@queries), 'recommended shape: top 10 equal the single node\'s for every query');
 ok($hits / $total >= 0.98, "recommended shape: recall\@10 against exact search " . ($hits / $total));
+
+# ---- the extension's helper: tq_search_query's text, tq_search's rows ----
+$plan = $coord->safe_psql('postgres',
+	"SELECT format('PREPARE s(tqvector) AS %s', tq_search_query('docs', 'v', $k)) \\gexec\n"
+	  . "EXPLAIN (VERBOSE, COSTS OFF) EXECUTE s('$q1')");
+note "tq_search_query('docs', 'v', $k):\n$plan";
+like($plan, qr/->  Append\n.*->  Async Foreign Scan on public\.docs_1.*->  Async Foreign Scan on public\.docs_2/s,
+	'tq_search_query: an Append of Async Foreign Scans');
+is(scalar(() = $plan =~ /Remote SQL: SELECT id, tenant, v FROM public\.docs ORDER BY .* LIMIT $k\b/g), 2,
+	'tq_search_query: each shard runs ORDER BY distance LIMIT k');
+my $same_helper = 0;
+for my $q (@queries)
+{
+	$same_helper++
+	  if ids($coord, "SELECT id FROM tq_search(NULL::docs, 'v', '$q', $k)") eq ids($single, naive($q, ''));
+}
+is($same_helper, scalar(@queries), 'tq_search: top 10 equal the single node\'s for every query');
+is(fetched("SELECT id FROM tq_search(NULL::docs, 'v', '$q1', $k)"), 2 * $k, 'tq_search: k rows per shard');
 
 # ---- filters on a non-key column (tenant: 2% of the rows) ----
 my $where = 'WHERE tenant = 7';
