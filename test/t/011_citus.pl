@@ -18,8 +18,11 @@ chomp $sharedir;
 plan skip_all => 'Citus not installed'
   unless -f "$sharedir/extension/citus.control";
 
-# Citus's nodes address each other by host and port
+# Citus's nodes address each other by host and port: the nodes listen on
+# 127.0.0.1 (set here, after the module chose unix sockets at load time)
 $PostgreSQL::Test::Cluster::use_tcp = 1;
+$PostgreSQL::Test::Cluster::test_pghost = '127.0.0.1';
+$ENV{PGHOST} = '127.0.0.1';
 
 my $dim = 32;
 my $nrows = 6000;
@@ -70,8 +73,10 @@ $single->safe_psql('postgres', "CREATE EXTENSION turboquant; $table; INSERT INTO
 # an index on every shard placement
 my $indexed = 0;
 $indexed += $_->safe_psql('postgres',
-	"SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-	 JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'turboquant'")
+	"SET citus.override_table_visibility = off;  -- Citus hides shards from the catalogs otherwise
+	 SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+	 JOIN pg_am a ON a.oid = c.relam
+	 WHERE a.amname = 'turboquant' AND c.relname ~ '^docs_v_[0-9]+\$'  -- shards' (not the metadata's docs_v)")
   for @workers;
 is($indexed, 4, 'a turboquant index on each of the 4 shards');
 
