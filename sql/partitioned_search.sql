@@ -65,6 +65,16 @@ SELECT count(*) FROM tq_search(NULL::docs, 'v', '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
 RESET ROLE;
 SELECT proname, prosecdef FROM pg_proc WHERE proname IN ('tq_search', 'tq_search_query') ORDER BY 1;
 
+-- a decoy <=> on tqvector in another schema (one sorting before the
+-- extension's) is never the one the query text names or runs
+CREATE SCHEMA aaa_decoy;
+CREATE FUNCTION aaa_decoy.decoy_dist(a tqvector, b tqvector) RETURNS float8
+	LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'decoy operator ran'; END $$;
+CREATE OPERATOR aaa_decoy.<=> (LEFTARG = tqvector, RIGHTARG = tqvector, FUNCTION = aaa_decoy.decoy_dist);
+SELECT tq_search_query('docs', 'v', 5) NOT LIKE '%aaa_decoy%' AS decoy_not_named;
+SELECT count(*) FROM tq_search(NULL::docs, 'v', '[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1]', 3);
+DROP SCHEMA aaa_decoy CASCADE;
+
 -- input errors
 \set VERBOSITY sqlstate
 SELECT tq_search_query(NULL, 'v', 5);

@@ -49,10 +49,14 @@ BEGIN
 		RAISE EXCEPTION 'column "%" of relation "%" does not exist', column_name, tbl
 			USING ERRCODE = 'undefined_column';
 	END IF;
+	-- only the operator that lives beside the column's type (the extension
+	-- that made the type made its operators): one that anybody else created
+	-- in another schema is never run with the caller's rights
 	SELECT n.nspname INTO opschema
 		FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+			 JOIN pg_type t ON t.oid = coltype
 		WHERE o.oprname = operator AND o.oprleft = coltype AND o.oprright = coltype
-		ORDER BY n.nspname LIMIT 1;
+			  AND o.oprnamespace = t.typnamespace;
 	IF opschema IS NULL THEN
 		RAISE EXCEPTION 'operator does not exist: % % %', format_type(coltype, NULL), operator,
 			format_type(coltype, NULL) USING ERRCODE = 'undefined_function';
