@@ -65,8 +65,8 @@ def add_arguments(p):
     g.add_argument("--shard-explain", type=int, default=5,
                    help="queries explained with EXPLAIN (ANALYZE, VERBOSE) per shape for rows/bytes shipped")
     g.add_argument("--shard-size-bits", default="",
-                   help="after the sweep, also build the index at these bit widths on every shard (and the "
-                        "1-node table) only to record sizes and tq_index_stats (no queries), e.g. '2,3'")
+                   help="after the sweep, also build the index at these bit widths on every shard only to "
+                        "record sizes and tq_index_stats (no queries), e.g. '2,3'")
     g.add_argument("--coordinator-shared-buffers", default=None,
                    help="coordinator shared_buffers (default: --shared-buffers with --shard-single-node on, "
                         "else 128MB)")
@@ -215,7 +215,7 @@ class ShardedRun(runner.Run):
         return {"where": where, "rows": int(ids.size), "copy_s": copy_s, **sizes}
 
     # -- indexes
-    def build_all(self, conn, bits, lists):
+    def build_all(self, conn, bits, lists, single=True):
         a = self.args
         extra = [o.strip() for o in a.tq_options.split(",") if o.strip()]
         opts = [f"bits = {bits}"] + ([] if lists == "default" else [f"lists = {int(lists)}"]) + extra
@@ -257,7 +257,7 @@ class ShardedRun(runner.Run):
                    + "; ".join(f"shard {s['shard']} {s['build_s']:.1f} s, index {s['index_bytes'] / 2**20:.1f} MiB, "
                                f"lists {None if s['stats'] is None else s['stats'].get('lists')}"
                                for s in out["shards"]))
-        if self.args.shard_single_node == "on":
+        if self.args.shard_single_node == "on" and single:
             target = runner.Target(ALL, "tqvector", "turboquant")
             ddl = (f"CREATE INDEX {ALL}_idx ON {ALL} USING turboquant (v {opclass}) WITH ({', '.join(opts)})")
             info = self.build(conn, "turboquant-1node", label, target, ddl, {"bits": bits, "lists": lists})
@@ -438,7 +438,7 @@ class ShardedRun(runner.Run):
                     self.drop_all(conn)
             for bits in runner.int_list(a.shard_size_bits):
                 lists = runner.str_list(a.tq_lists)[0]
-                label, built = self.build_all(conn, bits, lists)
+                label, built = self.build_all(conn, bits, lists, single=False)   # shards only: sizes
                 built["sizes_only"] = True
                 self.drop_all(conn)
             self.set_on_shards({})

@@ -136,8 +136,9 @@ def test_sizes_and_markdown(sharded_run):
     b4 = [i for i in idx if i["label"].startswith("turboquant b=4")][0]
     b2 = [i for i in idx if i["label"].startswith("turboquant b=2")][0]
     assert b2.get("sizes_only") and not b4.get("sizes_only")
+    assert b4["single_node"]["index_bytes"] > 0 and "single_node" not in b2
     for i in (b2, b4):
-        assert len(i["shards"]) == 2 and i["single_node"]["index_bytes"] > 0
+        assert len(i["shards"]) == 2
         assert all(s["stats"] and s["stats"]["lists"] == 8 for s in i["shards"])
     assert sum(s["index_bytes"] for s in b2["shards"]) < sum(s["index_bytes"] for s in b4["shards"])
     assert not _rows(doc, "sharded-union", index=b2["label"])     # sizes only: never queried
