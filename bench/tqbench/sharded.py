@@ -17,8 +17,11 @@ DATABASE, so every new postgres_fdw connection has it, and with SET on the coord
 
   1node     SELECT id FROM tqbench_tq_all ORDER BY v <=> $1 LIMIT k        (one node, all rows)
   naive     SELECT id FROM tqbench_tq ORDER BY v <=> $1 LIMIT k            (the parent table)
-  union     SELECT id FROM ((SELECT id, v <=> $1 AS d FROM tqbench_tq_s0 ORDER BY v <=> $1 LIMIT k)
-                            UNION ALL ... ) s ORDER BY d LIMIT k           (the recommended shape)
+  union-merge  SELECT id, d FROM ((SELECT id, v <=> $1 AS d FROM tqbench_tq_s0 ORDER BY v <=> $1
+               LIMIT k) UNION ALL ... ) s ORDER BY d LIMIT k              (Merge Append: one shard after another)
+  union     the same inside WITH s AS MATERIALIZED (...) SELECT id, d FROM s ORDER BY d LIMIT k
+               (an Append of async foreign scans: the recommended shape)
+  tq_search SELECT id FROM tq_search(NULL::tqbench_tq, 'v', $1, k) when the extension has that helper
   shard<i>  SELECT id, v <=> $1 FROM tqbench_tq ORDER BY v <=> $1 LIMIT k, straight to shard i
 
 Coordinator overhead, per query q (1 client):  union latency(q) - max_i shard<i> latency(q): what the
@@ -189,6 +192,10 @@ class ShardedRun(runner.Run):
                    f"{self.doc['sharded']['rows_per_shard']}")
         if a.shard_single_node == "on":
             self.doc["sharded"]["single_node_load"] = self._load(conn, ALL, ids, "1 node")
+        self.has_tq_search = conn.execute("SELECT to_regproc('tq_search') IS NOT NULL").fetchone()[0]
+        self.doc["sharded"]["tq_search"] = self.has_tq_search
+        if not self.has_tq_search:
+            self.skip("sharded-tq_search", "this turboquant has no tq_search function")
         # The base vectors live in the servers now: free them (1M x 768 is 3 GB) and keep a
         # zero-stride stand-in of the same shape for the result document.
         self.ds.base = np.broadcast_to(np.zeros(ds.dim, dtype=np.float32), (ds.n, ds.dim))
@@ -364,6 +371,9 @@ class ShardedRun(runner.Run):
             shapes.append(("sharded-naive", runner.query_sql(runner.Target(PARENT, "tqvector", ""), ds.metric, k)))
             shapes.append(("sharded-union-merge", union_sql(self.n_shards, self.op, k, concurrent=False)))
             shapes.append(("sharded-union", union_sql(self.n_shards, self.op, k, concurrent=True)))
+            if self.has_tq_search:   # the extension's helper builds the same union (when it has one)
+                shapes.append(("sharded-tq_search",
+                               f"SELECT id FROM tq_search(NULL::{PARENT}, 'v', %(q)s, {int(k)}, '{self.op}')"))
             kept = {}
             for engine, sql in shapes:
                 for clients in (self.clients if k == kmin else [1]):
@@ -476,7 +486,8 @@ def markdown(doc, thresholds=(0.95, 0.99), k=10):
              f"{sh.get('fdw_tuple_cost')}. Command: `{doc.get('command', '')}`", ""]
     shapes = [("turboquant-1node", "1 node, all rows"), ("sharded-naive", "parent table (naive)"),
               ("sharded-union-merge", "UNION ALL of per-shard LIMIT k (Merge Append)"),
-              ("sharded-union", "UNION ALL in MATERIALIZED CTE (async Append)")]
+              ("sharded-union", "UNION ALL in MATERIALIZED CTE (async Append)"),
+              ("sharded-tq_search", "tq_search(NULL::parent, 'v', $1, k)")]
     over = {(o["index"], json.dumps(o["settings"], sort_keys=True), o["k"]): o for o in sh.get("overhead", [])}
     for built in sh["indexes"]:
         label = built["label"]

@@ -145,3 +145,14 @@ def test_sizes_and_markdown(sharded_run):
     md = path.with_suffix(".md").read_text()
     assert "| UNION ALL in MATERIALIZED CTE (async Append) | 0.95 |" in md
     assert "Coordinator overhead per query" in md and "| turboquant b=2 lists=8 | shard 1 |" in md
+
+
+def test_tq_search_helper_when_present(sharded_run):
+    doc, _ = sharded_run
+    if not doc["sharded"]["tq_search"]:
+        pytest.skip("this turboquant has no tq_search function")
+    for st in ({"turboquant.probes": 1, "turboquant.rerank": 200}, {"turboquant.probes": 8, "turboquant.rerank": 200}):
+        union = [r for r in _rows(doc, "sharded-union", clients=1) if r["settings"] == st][0]
+        helper = [r for r in _rows(doc, "sharded-tq_search", clients=1) if r["settings"] == st][0]
+        assert helper["rows_mean"] == 10
+        assert helper["recall"] == pytest.approx(union["recall"])   # the same union, built by the helper
