@@ -383,7 +383,9 @@ class ShardedRun(runner.Run):
                     if clients == 1:
                         kept[engine] = (lat, rows)
                     r.update({"engine": engine, "index": label, "sql": sql})
-                    if clients == 1 and k == kmin and engine != "turboquant-1node" and a.shard_explain > 0:
+                    # (a function call shows no foreign scans in EXPLAIN: tq_search ships what the union does)
+                    if clients == 1 and k == kmin and engine in ("sharded-naive", "sharded-union-merge",
+                                                                  "sharded-union") and a.shard_explain > 0:
                         r["shipped"] = self.shipped(sql, settings, k)
                     self.doc["results"].append(r)
                     self.p.row(r)
@@ -517,6 +519,20 @@ def markdown(doc, thresholds=(0.95, 0.99), k=10):
                              f"| {b['p99_ms']:.2f} | - | ")
                 lines[-1] += (f"{shp['rows_fetched_mean']:.0f} | {shp['bytes_mean'] / 1024:.0f} |"
                               if shp.get("rows_fetched_mean") is not None else "- | - |")
+        lines += ["", "Every setting measured (1 client):", "",
+                  "| setting | shape | recall | QPS | p50 ms | p99 ms | rows shipped/query | KiB shipped/query |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in res:
+            if r["index"] != label or r["clients"] != 1:
+                continue
+            name = dict(shapes).get(r["engine"], r["engine"])
+            setting = ", ".join(f"{n.split('.')[-1]}={v}" for n, v in r["settings"].items())
+            shp = r.get("shipped") or {}
+            if not shp.get("scans_per_query"):
+                shp = {}
+            lines.append(f"| {setting} | {name} | {r['recall']:.4f} | {r['qps']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                         + (f"{shp['rows_fetched_mean']:.0f} | {shp['bytes_mean'] / 1024:.0f} |"
+                            if shp.get("rows_fetched_mean") is not None else "- | - |"))
         lines += ["", "Coordinator overhead per query (1 client) = latency of the async UNION ALL shape minus the "
                       "slowest shard's latency answering the same query directly; per setting:", "",
                   "| setting | union p50 ms | shard p50 ms (each) | overhead p50 ms | overhead mean ms | overhead p99 ms "

@@ -144,7 +144,8 @@ def test_sizes_and_markdown(sharded_run):
     assert not _rows(doc, "sharded-union", index=b2["label"])     # sizes only: never queried
     md = path.with_suffix(".md").read_text()
     assert "| UNION ALL in MATERIALIZED CTE (async Append) | 0.95 |" in md
-    assert "Coordinator overhead per query" in md and "| turboquant b=2 lists=8 | shard 1 |" in md
+    assert "Coordinator overhead per query" in md and "Every setting measured (1 client)" in md
+    assert re.search(r"\| probes=1, rerank=200 \| parent table \(naive\) \| [\d.]+ \| [\d.]+ \|", md) and "| turboquant b=2 lists=8 | shard 1 |" in md
 
 
 def test_tq_search_helper_when_present(sharded_run):
