@@ -132,6 +132,10 @@ def build_parser():
     v.add_argument("--ivf-lists", default="0", help="one IVFFlat index per value; 0 = round(sqrt(N))")
     v.add_argument("--ivf-probes", default="1,2,4,8,16,32", help="ivfflat.probes sweep")
 
+    from . import sharded
+
+    sharded.add_arguments(p)
+
     o = p.add_argument_group("output")
     o.add_argument("--out-dir", default=str(DEFAULT_OUT), help="where the JSON and PNG files go")
     o.add_argument("--tag", default="", help="appended to the result file name")
@@ -266,18 +270,32 @@ def explain_node(dsn, target, metric, k, settings, query, index):
 
 def measure(dsn, target, metric, queries, gt, k, clients, settings, warmup, index):
     """Runs every query once (shared out over `clients` connections); returns the row dict."""
+    return measure_sql(dsn, query_sql(target, metric, k), target.typname, queries, gt, k, clients,
+                       settings, warmup, index)
+
+
+def measure_sql(dsn, sql, typname, queries, gt, k, clients, settings, warmup, index, keep=False):
+    """measure() for any statement whose parameters are all the query vector (first column = id):
+    %s placeholders (one parameter each) or %(q)s (one parameter, however often it appears).
+
+    keep=True adds "_lat" (seconds per query) and "_rows" (every returned row) to the dict."""
     nq = queries.shape[0]
-    sql = query_sql(target, metric, k)
+    named = "%(q)s" in sql   # one $1 however often the vector appears
+
+    def params(vec):
+        return {"q": vec} if named else (vec,) * sql.count("%s")
+
     conns = []
     try:
         for _ in range(clients):
             c = pg.connect(dsn)
-            session_setup(c, target.typname, settings, index)
+            session_setup(c, typname, settings, index)
             conns.append(c)
         for c in conns:
             for i in range(min(warmup, nq)):
-                c.execute(sql, (queries[i],), prepare=True).fetchall()
+                c.execute(sql, params(queries[i]), prepare=True).fetchall()
         results = [None] * nq
+        full = [None] * nq
         lat = np.zeros(nq)
         errors = []
         start = threading.Barrier(clients + 1)
@@ -288,9 +306,11 @@ def measure(dsn, target, metric, queries, gt, k, clients, settings, warmup, inde
                 start.wait()
                 for i in range(ci, nq, clients):
                     t0 = time.perf_counter()
-                    rows = cur.execute(sql, (queries[i],), prepare=True).fetchall()
+                    rows = cur.execute(sql, params(queries[i]), prepare=True).fetchall()
                     lat[i] = time.perf_counter() - t0
                     results[i] = [r[0] for r in rows]
+                    if keep:
+                        full[i] = rows
             except Exception as e:  # reported below, never swallowed
                 errors.append(e)
                 start.abort()
@@ -309,7 +329,8 @@ def measure(dsn, target, metric, queries, gt, k, clients, settings, warmup, inde
         for c in conns:
             c.close()
     ks = [kk for kk in metrics.R1_KS if kk <= k]
-    return {"k": k, "clients": clients, "nq": nq, "settings": dict(settings),
+    extra = {"_lat": lat, "_rows": full} if keep else {}
+    return {**extra, "k": k, "clients": clients, "nq": nq, "settings": dict(settings),
             "recall": metrics.recall_at_k(results, gt, k),
             "r1_at_k": metrics.r1_at_k(results, gt, ks),
             "rows_mean": float(np.mean([len(r) for r in results])),
@@ -657,12 +678,22 @@ def main(argv=None):
     started = dt.datetime.now(dt.timezone.utc)
     t_start = time.perf_counter()
     ds = prepare_dataset(args, printer, max(100, max(ks)))
-    ctx, where = pick_server(args)
-    printer.say(f"server: {where}")
     libs_before = envinfo.installed_extension_libraries()
-    with ctx as dsn:
-        run = Run(args, ds, dsn, printer)
-        doc = run.execute()
+    if args.shards > 0:
+        from . import sharded
+
+        if args.dsn is not None:
+            raise SystemExit("--shards starts its own clusters: leave out --dsn")
+        with sharded.clusters(args) as cl:
+            where = cl.describe()
+            printer.say(f"server: {where}")
+            doc = sharded.ShardedRun(args, ds, cl, printer).execute()
+    else:
+        ctx, where = pick_server(args)
+        printer.say(f"server: {where}")
+        with ctx as dsn:
+            run = Run(args, ds, dsn, printer)
+            doc = run.execute()
     m = envinfo.machine()
     out = {"format": "turboquant-bench/1", "started_at": started.isoformat(timespec="seconds"),
            "duration_s": time.perf_counter() - t_start,
@@ -676,10 +707,17 @@ def main(argv=None):
         printer.say("WARNING: " + out["warning"])
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{ds.name}-{ds.metric}-{started.strftime('%Y%m%d-%H%M%S')}" + (f"-{args.tag}" if args.tag else "")
+    stem = (f"{ds.name}-{ds.metric}-{started.strftime('%Y%m%d-%H%M%S')}" + (f"-{args.shards}shards" if args.shards else "")
+            + (f"-{args.tag}" if args.tag else ""))
     path = out_dir / f"{stem}.json"
     path.write_text(json.dumps(out, indent=1, default=str) + "\n")
     printer.say(f"results: {path}")
+    if args.shards > 0:
+        from . import sharded
+
+        md = out_dir / f"{stem}.md"
+        md.write_text(sharded.markdown(out, [float(t) for t in str_list(args.thresholds)], min(ks)))
+        printer.say(f"table: {md}")
     if not args.no_charts:
         from . import report
 
