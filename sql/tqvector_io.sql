@@ -71,3 +71,21 @@ FROM tqv_big a JOIN tqv_big b ON a.id < b.id ORDER BY 1, 2;
 SELECT id FROM tqv_big ORDER BY v DESC;
 
 DROP TABLE tqv_io, tqv_bin, tqv_bin2, tqv_bin4, tqv_big;
+
+-- the fast parser (std::from_chars) and float4in (strtof) give the same value
+-- for every element: random magnitudes over the normal range (float4in refuses
+-- subnormals), digits beyond float precision, signs, exponents, and the forms
+-- only strtof takes
+SELECT setseed(0.17);
+WITH lits AS (
+	SELECT '[' || string_agg(x, ',') || ']' AS lit, '{' || string_agg(x, ',') || '}' AS arr
+	FROM (SELECT g / 50 AS grp,
+				 (CASE WHEN random() < 0.5 THEN '-' ELSE '' END) ||
+				 to_char(1 + random() * 8.999, 'FM0.999999999999') || 'e' || (floor(random() * 75) - 37)::int AS x
+		  FROM generate_series(0, 4999) g) s
+	GROUP BY grp
+	UNION ALL SELECT '[+1.5, 0x1p-3, 1.1754944e-38, 3.4028235e38, 1E+2, .25, 7.]', '{+1.5, 0.125, 1.1754944e-38, 3.4028235e38, 1E+2, .25, 7.}'
+)
+SELECT count(*) AS literals,
+	   count(*) FILTER (WHERE lit::tqvector::real[] = arr::real[]) AS equal_to_float4in
+FROM lits;

@@ -18,8 +18,10 @@
  * palloc'd and errors are ereport()s.
  */
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "tq_pg.h"
 
@@ -195,6 +197,27 @@ TQ_FUNCTION(tqvector_in)
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid input syntax for type tqvector: \"%s\"", lit)));
 
+		/*
+		 * The common case goes through std::from_chars (correctly rounded,
+		 * like strtof, and several times faster: a coordinator parses every
+		 * vector its postgres_fdw shards send).  Whatever it does not take
+		 * plainly (a sign, hex, out of range, a number followed by anything
+		 * but a separator) is parsed by strtof as before, so the accepted
+		 * syntax and the values are the same.
+		 */
+		{
+			const char *fend = pt + strcspn(pt, ",] \t\n\r\v\f");
+			auto		r = std::from_chars(pt, fend, val);
+
+			if (r.ec == std::errc() && r.ptr == fend && r.ptr != pt)
+			{
+				TqVectorCheckElement(val);
+				Assert(dim < cap);
+				result->x[dim++] = val;
+				pt = const_cast<char *>(r.ptr);
+				goto separator;
+			}
+		}
 		/* PostgreSQL runs with LC_NUMERIC = C, so '.' is the decimal point. */
 		errno = 0;
 		val = strtof(pt, &end);
@@ -210,8 +233,9 @@ TQ_FUNCTION(tqvector_in)
 		TqVectorCheckElement(val);
 		Assert(dim < cap);
 		result->x[dim++] = val;
-
 		pt = end;
+
+separator:
 		while (TqIsSpace(*pt))
 			pt++;
 		if (*pt == ',')
