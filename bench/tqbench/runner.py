@@ -49,6 +49,7 @@ TQ_OPCLASS = {"cosine": "tqvector_cosine_ops", "l2": "tqvector_l2_ops", "ip": "t
 PGV_OPCLASS = {"cosine": "vector_cosine_ops", "l2": "vector_l2_ops", "ip": "vector_ip_ops"}
 PGV_MAX_INDEX_DIM = 2000
 TQ_TABLE, PGV_TABLE = "tqbench_tq", "tqbench_pgv"
+PGV_IVF_TABLE = "tqbench_pgv_ivf"   # --reuse-tables: IVFFlat on its own copy, away from the kept HNSW index
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "turboquant-bench"
 
@@ -100,7 +101,8 @@ def build_parser():
                    help="keep the tables and the HNSW index, and reuse them in a later run when they hold "
                         "the same rows (dataset fingerprint) and the HNSW index has the same m and "
                         "ef_construction (its build time and size are those of the run that built it); "
-                        "IVFFlat then runs before HNSW")
+                        "IVFFlat then runs on its own copy of the rows, where the kept HNSW index cannot "
+                        "answer its queries")
 
     e = p.add_argument_group("what to run")
     e.add_argument("--engines", default=",".join(ENGINES), help="comma list of " + ", ".join(ENGINES))
@@ -633,12 +635,14 @@ class Run:
                              f"(dataset has {ds.dim})")
             return
         opclass = PGV_OPCLASS[ds.metric]
-        if "pgvector-hnsw" in wanted and not a.reuse_tables:
+        if "pgvector-hnsw" in wanted:
             self.hnsw(conn, target, opclass)
-        self.ivfflat(conn, target, opclass, wanted)
-        if "pgvector-hnsw" in wanted and a.reuse_tables:
-            # After IVFFlat: the kept HNSW index must not be on the table while IVFFlat is measured.
-            self.hnsw(conn, target, opclass)
+        if "pgvector-ivfflat" in wanted and a.ivf_lists.strip():
+            if a.reuse_tables:
+                # The kept HNSW index would answer IVFFlat's queries on the same table.
+                target = Target(PGV_IVF_TABLE, "vector", "pgvector")
+                self.load(conn, target)
+            self.ivfflat(conn, target, opclass)
 
     def hnsw(self, conn, target, opclass):
         a = self.args
@@ -649,6 +653,11 @@ class Run:
                f"WITH (m = {a.hnsw_m}, ef_construction = {a.hnsw_ef_construction})")
         kept = None
         if keep is not None:
+            # One kept HNSW index per table: another m / ef_construction's would answer our queries.
+            for (other,) in conn.execute(
+                    "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                    "WHERE x.indrelid = %s::regclass AND i.relname <> %s", (PGV_TABLE, keep)).fetchall():
+                conn.execute(f"DROP INDEX {other}")
             kept = conn.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", (keep,)).fetchone()[0]
         if kept:
             info = json.loads(kept)
@@ -670,13 +679,13 @@ class Run:
         self.sweep("pgvector-hnsw", label, target, settings)
         self.finish_index(conn, "pgvector-hnsw", label, target, settings, keep=keep)
 
-    def ivfflat(self, conn, target, opclass, wanted):
+    def ivfflat(self, conn, target, opclass):
         a, ds = self.args, self.ds
         rows = ds.n if self.plan is None else int(self.plan.build_ids.size)
-        for lists in (int_list(a.ivf_lists) if "pgvector-ivfflat" in wanted else []):
+        for lists in int_list(a.ivf_lists):
             lists = lists or max(1, round(math.sqrt(rows)))
             label = f"ivfflat lists={lists}"
-            ddl = (f"CREATE INDEX {PGV_TABLE}_idx ON {PGV_TABLE} USING ivfflat (v {opclass}) "
+            ddl = (f"CREATE INDEX {target.table}_idx ON {target.table} USING ivfflat (v {opclass}) "
                    f"WITH (lists = {lists})")
             self.build(conn, "pgvector-ivfflat", label, target, ddl, {"lists": lists})
             settings = [{"ivfflat.probes": pr} for pr in int_list(a.ivf_probes) if pr <= lists]
@@ -696,7 +705,7 @@ class Run:
                 self.p.say(report.summary_text(self.doc["summary"]))
             finally:
                 if not (self.args.keep_tables or self.args.reuse_tables):
-                    for t in (TQ_TABLE, PGV_TABLE):
+                    for t in (TQ_TABLE, PGV_TABLE, PGV_IVF_TABLE):
                         conn.execute(f"DROP TABLE IF EXISTS {t}")
         return self.doc
 
