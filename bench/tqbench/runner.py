@@ -635,14 +635,24 @@ class Run:
                              f"(dataset has {ds.dim})")
             return
         opclass = PGV_OPCLASS[ds.metric]
+        ivf_target = target
+        if "pgvector-ivfflat" in wanted and a.ivf_lists.strip() and a.reuse_tables:
+            # The kept HNSW index would answer IVFFlat's queries on the same table.
+            ivf_target = Target(PGV_IVF_TABLE, "vector", "pgvector")
+            self.load(conn, ivf_target)
+        self.release_base()
         if "pgvector-hnsw" in wanted:
             self.hnsw(conn, target, opclass)
         if "pgvector-ivfflat" in wanted and a.ivf_lists.strip():
-            if a.reuse_tables:
-                # The kept HNSW index would answer IVFFlat's queries on the same table.
-                target = Target(PGV_IVF_TABLE, "vector", "pgvector")
-                self.load(conn, target)
-            self.ivfflat(conn, target, opclass)
+            self.ivfflat(conn, ivf_target, opclass)
+
+    def release_base(self):
+        """Every table is loaded: the base vectors are not needed any more (1M x 768 holds 3 GB
+        through long index builds).  Drift inserts rows later, so it keeps them."""
+        ds = self.ds
+        if self.plan is None and not isinstance(ds.base, np.memmap):
+            n, d = ds.base.shape
+            ds.base = np.broadcast_to(np.zeros((1, d), dtype=np.float32), (n, d))
 
     def hnsw(self, conn, target, opclass):
         a = self.args
