@@ -313,7 +313,8 @@ uint32		TqNearestList(const TqIndexCache *cache, const float *x);
 TqMetaPageData TqReadMeta(Relation index);
 const TqIndexCache *TqGetCache(Relation index, const TqMetaPageData *meta);
 int			TqIndexLists(Relation index);
-TqIndexCache *TqCopyCache(const TqIndexCache *cache, MemoryContext cxt);
+TqIndexCache *TqCopyCache(const TqIndexCache *cache, MemoryContext cxt,
+						  bool with_centroids = true);
 turboquant::Metric TqIndexMetric(Relation index);
 int			TqIndexBits(Relation index);
 uint64		TqIndexSeed(Relation index);
@@ -352,6 +353,12 @@ TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags)
 				 opaque->page_id != TQ_PAGE_ID || (opaque->flags & expect_flags) == 0))
 		TqPageError(page, index, blkno);
 }
+
+/* Recent-buffer hints (tqutils.cpp): ReadBuffer without the buffer-mapping lookup. */
+struct TqBufferHints;
+TqBufferHints *TqGetBufferHints(Relation index);
+Buffer		TqReadBufferHinted(Relation index, TqBufferHints *h, BlockNumber blkno);
+void		TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno, Size header_bytes);
 
 /* tqscan_nulls.cpp: rows with NULL vectors, after every indexed row */
 struct TqNullScan;
