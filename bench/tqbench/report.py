@@ -433,10 +433,40 @@ def performance_section(doc, json_path, kernel=None, kernel_path=None, image_pre
     return "\n".join(out)
 
 
+def combine(docs, thresholds=(0.95, 0.99)):
+    """One document from runs on the same rows and queries (e.g. an HNSW-only run and a turboquant
+    run on the tables it kept, --reuse-tables): indexes, results and loads of all, a fresh summary.
+    Refuses runs whose dataset (name, n, dim, queries, metric) differs."""
+    if not docs:
+        raise ValueError("nothing to combine")
+    key = lambda d: {k: d["dataset"].get(k) for k in ("name", "n", "dim", "nq", "metric")}
+    for d in docs[1:]:
+        if key(d) != key(docs[0]):
+            raise ValueError(f"different datasets: {key(docs[0])} vs {key(d)}")
+    out = dict(docs[0])
+    out["combined_from"] = [{"started_at": d.get("started_at"), "command": d.get("command"),
+                             "source": d.get("source"), "extensions": d.get("extensions")} for d in docs]
+    out["indexes"] = [i for d in docs for i in d.get("indexes", [])]
+    out["results"] = [r for d in docs for r in d.get("results", [])]
+    out["skipped"] = [s for d in docs for s in d.get("skipped", [])
+                      if not any(r["engine"] == s["engine"] or s["engine"] == "pgvector" and r["engine"].startswith("pgvector")
+                                 for dd in docs for r in dd.get("results", []))]
+    out["loads"] = {k: v for d in docs for k, v in d.get("loads", {}).items()}
+    out["extensions"] = {k: v for d in docs for k, v in (d.get("extensions") or {}).items() if v}
+    out["summary"] = summary(out, list(thresholds))
+    return out
+
+
 def main(argv=None):
     """report.py RESULT.json [--charts] [--performance [KERNEL.json]]: Markdown to stdout.
-    report.py --scaling OUT.png RESULT.json...  [--threshold 0.95]: the QPS-at-recall vs N chart."""
+    report.py --scaling OUT.png RESULT.json...  [--threshold 0.95]: the QPS-at-recall vs N chart.
+    report.py --combine OUT.json RESULT.json...: one document (and summary) from runs on the same data."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--combine":
+        doc = combine([json.loads(Path(p).read_text()) for p in argv[2:]])
+        Path(argv[1]).write_text(json.dumps(doc, indent=1, default=str) + "\n")
+        print(summary_text(doc["summary"]))
+        return
     if argv and argv[0] == "--scaling":
         t = 0.95
         if "--threshold" in argv:

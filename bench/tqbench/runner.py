@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from psycopg import sql as psql
 
 from . import datasets, drift, envinfo, groundtruth, metrics, pg
 
@@ -48,6 +49,7 @@ TQ_OPCLASS = {"cosine": "tqvector_cosine_ops", "l2": "tqvector_l2_ops", "ip": "t
 PGV_OPCLASS = {"cosine": "vector_cosine_ops", "l2": "vector_l2_ops", "ip": "vector_ip_ops"}
 PGV_MAX_INDEX_DIM = 2000
 TQ_TABLE, PGV_TABLE = "tqbench_tq", "tqbench_pgv"
+PGV_IVF_TABLE = "tqbench_pgv_ivf"   # --reuse-tables: IVFFlat on its own copy, away from the kept HNSW index
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "turboquant-bench"
 
@@ -95,6 +97,12 @@ def build_parser():
     s.add_argument("--shared-buffers", default="1GB", help="throwaway cluster shared_buffers")
     s.add_argument("--maintenance-work-mem", default="2GB", help="SET before every CREATE INDEX")
     s.add_argument("--keep-tables", action="store_true", help="leave the tqbench_* tables in place")
+    s.add_argument("--reuse-tables", action="store_true",
+                   help="keep the tables and the HNSW index, and reuse them in a later run when they hold "
+                        "the same rows (dataset fingerprint) and the HNSW index has the same m and "
+                        "ef_construction (its build time and size are those of the run that built it); "
+                        "IVFFlat then runs on its own copy of the rows, where the kept HNSW index cannot "
+                        "answer its queries")
 
     e = p.add_argument_group("what to run")
     e.add_argument("--engines", default=",".join(ENGINES), help="comma list of " + ", ".join(ENGINES))
@@ -251,6 +259,10 @@ def session_setup(conn, typname, settings, index=False):
     if index:
         # Measure the index even where the planner would pick a scan + sort (small tables).
         conn.execute("SET enable_seqscan = off")
+    else:
+        # The exact baseline: never an index (a kept HNSW index may exist with --reuse-tables).
+        conn.execute("SET enable_indexscan = off")
+        conn.execute("SET enable_bitmapscan = off")
     for name, value in settings.items():
         conn.execute(f"SET {name} = {value}")
 
@@ -382,6 +394,8 @@ class Run:
         self.doc = {"indexes": [], "results": [], "skipped": [], "loads": {}, "drift": []}
         self.plan = None
         self.gt = ds.gt
+        if args.reuse_tables and args.drift:
+            raise SystemExit("--reuse-tables and --drift cannot be combined (drift changes the table's rows)")
         if args.drift:
             printer.say(f"drift: splitting the rows (fraction {args.drift})")
             t0 = time.perf_counter()
@@ -396,8 +410,34 @@ class Run:
         self.doc["skipped"].append({"engine": engine, "reason": reason})
 
     # -- loading
+    def table_key(self, target):
+        """What a reusable table holds: the dataset's fingerprint, rows and type (its COMMENT)."""
+        ds = self.ds
+        if getattr(self, "_fingerprint", None) is None:
+            self._fingerprint = datasets.fingerprint(ds)
+        return f"tqbench {self._fingerprint} n={ds.n} dim={ds.dim} {target.typname}"
+
     def load(self, conn, target):
         ds = self.ds
+        if self.args.reuse_tables:
+            key = self.table_key(target)
+            have = conn.execute("SELECT obj_description(to_regclass(%s), 'pg_class')",
+                                (target.table,)).fetchone()[0]
+            if have == key:
+                rows = conn.execute(f"SELECT count(*) FROM {target.table}").fetchone()[0]
+                if rows == ds.n:
+                    # Indexes other than a kept HNSW index are leftovers of an interrupted run.
+                    for (name,) in conn.execute(
+                            "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                            "WHERE x.indrelid = %s::regclass AND i.relname NOT LIKE %s",
+                            (target.table, f"{target.table}\\_hnsw\\_%")).fetchall():
+                        conn.execute(f"DROP INDEX {name}")
+                    sizes = pg.relation_sizes(conn, target.table)
+                    info = {"rows": rows, "reused": True, **sizes}
+                    self.doc["loads"][target.table] = info
+                    self.p.say(f"reusing {target.table} ({target.typname}): {rows} rows, table "
+                               f"{sizes['table_bytes'] / 2**20:.1f} MiB (--reuse-tables)")
+                    return info
         conn.execute(f"DROP TABLE IF EXISTS {target.table}")
         conn.execute(f"CREATE TABLE {target.table} (id int8 NOT NULL, v {target.typname}({ds.dim}) NOT NULL)")
         rows = ds.n if self.plan is None else int(self.plan.build_ids.size)
@@ -413,6 +453,9 @@ class Run:
         t1 = time.perf_counter()
         conn.execute(f"VACUUM (ANALYZE) {target.table}")
         vac_s = time.perf_counter() - t1
+        if self.args.reuse_tables:
+            conn.execute(psql.SQL("COMMENT ON TABLE {} IS {}").format(psql.Identifier(target.table),
+                                                                     psql.Literal(self.table_key(target))))
         sizes = pg.relation_sizes(conn, target.table)
         info = {"rows": rows, "copy_s": copy_s, "vacuum_analyze_s": vac_s,
                 "rows_per_s": rows / copy_s if copy_s > 0 else None, **sizes}
@@ -444,8 +487,9 @@ class Run:
                     self.p.row(r)
 
     # -- index build with progress from pg_stat_progress_create_index
-    def build(self, conn, engine, label, target, ddl, options):
-        conn.execute(f"DROP INDEX IF EXISTS {target.table}_idx")
+    def build(self, conn, engine, label, target, ddl, options, index=None):
+        index = index or f"{target.table}_idx"
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
         conn.execute(f"SET maintenance_work_mem = '{self.args.maintenance_work_mem}'")
         if self.args.parallel_workers is not None:
             conn.execute(f"SET max_parallel_maintenance_workers = {int(self.args.parallel_workers)}")
@@ -483,7 +527,7 @@ class Run:
             done.set()
             watcher.join()
             bar.close()
-        idx_bytes = conn.execute(f"SELECT pg_relation_size('{target.table}_idx')").fetchone()[0]
+        idx_bytes = conn.execute(f"SELECT pg_relation_size('{index}')").fetchone()[0]
         sizes = pg.relation_sizes(conn, target.table)
         info = {"engine": engine, "index": label, "options": options, "ddl": ddl, "build_s": build_s,
                 "index_bytes": idx_bytes, "table_bytes": sizes["table_bytes"],
@@ -497,7 +541,7 @@ class Run:
         return info
 
     # -- after an index was measured: the drift scenario, then drop it
-    def finish_index(self, conn, engine, label, target, settings_list):
+    def finish_index(self, conn, engine, label, target, settings_list, keep=None):
         if self.plan is not None:
             ids = self.plan.drift_ids
             bar = progress_bar(ids.size, f"insert drift rows {label}", not self.args.no_progress)
@@ -516,6 +560,8 @@ class Run:
             self.p.say(f"inserted {ids.size} drift rows through {label} in {insert_s:.1f} s "
                        f"({ids.size / max(insert_s, 1e-9):.0f} rows/s); index now {idx_bytes / 2**20:.1f} MiB")
             self.sweep(engine, label + " +drift", target, settings_list, gt=self.plan.gt_after, phase="after")
+        if keep is not None:
+            return   # a kept HNSW index (--reuse-tables)
         conn.execute(f"DROP INDEX {target.table}_idx")
         if self.plan is not None:
             conn.execute(f"DELETE FROM {target.table} WHERE id = ANY(%s)", (self.plan.drift_ids.tolist(),))
@@ -610,20 +656,67 @@ class Run:
                              f"(dataset has {ds.dim})")
             return
         opclass = PGV_OPCLASS[ds.metric]
+        ivf_target = target
+        if "pgvector-ivfflat" in wanted and a.ivf_lists.strip() and a.reuse_tables:
+            # The kept HNSW index would answer IVFFlat's queries on the same table.
+            ivf_target = Target(PGV_IVF_TABLE, "vector", "pgvector")
+            self.load(conn, ivf_target)
+        self.release_base()
         if "pgvector-hnsw" in wanted:
-            label = f"hnsw m={a.hnsw_m} efc={a.hnsw_ef_construction}"
-            ddl = (f"CREATE INDEX {PGV_TABLE}_idx ON {PGV_TABLE} USING hnsw (v {opclass}) "
-                   f"WITH (m = {a.hnsw_m}, ef_construction = {a.hnsw_ef_construction})")
-            self.build(conn, "pgvector-hnsw", label, target, ddl,
-                       {"m": a.hnsw_m, "ef_construction": a.hnsw_ef_construction})
-            settings = [{"hnsw.ef_search": e} for e in int_list(a.hnsw_ef_search)]
-            self.sweep("pgvector-hnsw", label, target, settings)
-            self.finish_index(conn, "pgvector-hnsw", label, target, settings)
+            self.hnsw(conn, target, opclass)
+        if "pgvector-ivfflat" in wanted and a.ivf_lists.strip():
+            self.ivfflat(conn, ivf_target, opclass)
+
+    def release_base(self):
+        """Every table is loaded: the base vectors are not needed any more (1M x 768 holds 3 GB
+        through long index builds).  Drift inserts rows later, so it keeps them."""
+        ds = self.ds
+        if self.plan is None and not isinstance(ds.base, np.memmap):
+            n, d = ds.base.shape
+            ds.base = np.broadcast_to(np.zeros((1, d), dtype=np.float32), (n, d))
+
+    def hnsw(self, conn, target, opclass):
+        a = self.args
+        label = f"hnsw m={a.hnsw_m} efc={a.hnsw_ef_construction}"
+        keep = f"{PGV_TABLE}_hnsw_m{a.hnsw_m}_efc{a.hnsw_ef_construction}" if a.reuse_tables else None
+        name = keep or f"{PGV_TABLE}_idx"
+        ddl = (f"CREATE INDEX {name} ON {PGV_TABLE} USING hnsw (v {opclass}) "
+               f"WITH (m = {a.hnsw_m}, ef_construction = {a.hnsw_ef_construction})")
+        kept = None
+        if keep is not None:
+            # One kept HNSW index per table: another m / ef_construction's would answer our queries.
+            for (other,) in conn.execute(
+                    "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                    "WHERE x.indrelid = %s::regclass AND i.relname <> %s", (PGV_TABLE, keep)).fetchall():
+                conn.execute(f"DROP INDEX {other}")
+            kept = conn.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", (keep,)).fetchone()[0]
+        if kept:
+            info = json.loads(kept)
+            info.update({"reused": True, "index_bytes": conn.execute(
+                "SELECT pg_relation_size(%s::regclass)", (keep,)).fetchone()[0]})
+            self.doc["indexes"].append(info)
+            self.p.say(f"reusing {label} ({keep}): built in {info['build_s']:.1f} s by the run of "
+                       f"{info.get('built_at', '?')}, index {info['index_bytes'] / 2**20:.1f} MiB")
+        else:
+            if keep is not None:   # left by an interrupted build (no comment yet): never trusted
+                conn.execute(f"DROP INDEX IF EXISTS {keep}")
+            info = self.build(conn, "pgvector-hnsw", label, target, ddl,
+                              {"m": a.hnsw_m, "ef_construction": a.hnsw_ef_construction}, index=name)
+            if keep is not None:
+                info["built_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                conn.execute(psql.SQL("COMMENT ON INDEX {} IS {}").format(psql.Identifier(keep),
+                                                                         psql.Literal(json.dumps(info))))
+        settings = [{"hnsw.ef_search": e} for e in int_list(a.hnsw_ef_search)]
+        self.sweep("pgvector-hnsw", label, target, settings)
+        self.finish_index(conn, "pgvector-hnsw", label, target, settings, keep=keep)
+
+    def ivfflat(self, conn, target, opclass):
+        a, ds = self.args, self.ds
         rows = ds.n if self.plan is None else int(self.plan.build_ids.size)
-        for lists in (int_list(a.ivf_lists) if "pgvector-ivfflat" in wanted else []):
+        for lists in int_list(a.ivf_lists):
             lists = lists or max(1, round(math.sqrt(rows)))
             label = f"ivfflat lists={lists}"
-            ddl = (f"CREATE INDEX {PGV_TABLE}_idx ON {PGV_TABLE} USING ivfflat (v {opclass}) "
+            ddl = (f"CREATE INDEX {target.table}_idx ON {target.table} USING ivfflat (v {opclass}) "
                    f"WITH (lists = {lists})")
             self.build(conn, "pgvector-ivfflat", label, target, ddl, {"lists": lists})
             settings = [{"ivfflat.probes": pr} for pr in int_list(a.ivf_probes) if pr <= lists]
@@ -642,8 +735,8 @@ class Run:
                 self.doc["summary"] = report.summary(self.doc, [float(t) for t in str_list(self.args.thresholds)])
                 self.p.say(report.summary_text(self.doc["summary"]))
             finally:
-                if not self.args.keep_tables:
-                    for t in (TQ_TABLE, PGV_TABLE):
+                if not (self.args.keep_tables or self.args.reuse_tables):
+                    for t in (TQ_TABLE, PGV_TABLE, PGV_IVF_TABLE):
                         conn.execute(f"DROP TABLE IF EXISTS {t}")
         return self.doc
 

@@ -227,8 +227,9 @@ def embed(wv, token_lists):
     ids = np.asarray(ids, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     nz = counts > 0
-    for a in range(0, len(token_lists), 100000):           # blocks keep the gather small
-        sel = np.arange(a, min(a + 100000, len(token_lists)))
+    block = 10000   # texts per gather: ~150K word vectors, ~180 MB at 300-d (100K texts needed ~2 GB at 1M)
+    for a in range(0, len(token_lists), block):             # blocks keep the gather small
+        sel = np.arange(a, min(a + block, len(token_lists)))
         sel = sel[nz[sel]]
         if sel.size == 0:
             continue

@@ -94,6 +94,30 @@ def test_summary_ratios_against_hnsw():
     assert "| turboquant b=4 lists=10 | before |" in md and "x HNSW" in md
 
 
+def test_combine_runs_on_the_same_data():
+    """An HNSW-only run and a turboquant run on the same rows: one summary with ratios across them."""
+    from tqbench import report
+
+    full = _doc(1000)
+    hnsw_only = dict(full, indexes=[i for i in full["indexes"] if i["engine"] == "pgvector-hnsw"],
+                     results=[r for r in full["results"] if r["engine"] == "pgvector-hnsw"],
+                     skipped=[{"engine": "turboquant", "reason": "--skip-turboquant given"}])
+    tq_only = dict(full, indexes=[i for i in full["indexes"] if i["engine"] != "pgvector-hnsw"],
+                   results=[r for r in full["results"] if r["engine"] != "pgvector-hnsw"],
+                   skipped=[{"engine": "pgvector-hnsw", "reason": "not in --engines"}])
+    alone = report.summary(tq_only, [0.95, 0.99])
+    assert next(e for e in alone["indexes"] if e["index"] == "turboquant b=4 lists=10")["at"]["0.95"]["qps_vs_hnsw"] is None
+    doc = report.combine([hnsw_only, tq_only])
+    assert len(doc["results"]) == len(full["results"]) and len(doc["indexes"]) == 2
+    assert doc["skipped"] == [] and len(doc["combined_from"]) == 2
+    by_index = lambda sm: sorted(sm["indexes"], key=lambda e: e["index"])
+    assert by_index(doc["summary"]) == by_index(report.summary(full, [0.95, 0.99]))
+    tq = next(e for e in doc["summary"]["indexes"] if e["index"] == "turboquant b=4 lists=10")
+    assert tq["at"]["0.95"]["qps_vs_hnsw"] == pytest.approx(2.5) and tq["build_speedup_vs_hnsw"] == pytest.approx(30)
+    with pytest.raises(ValueError, match="different datasets"):
+        report.combine([hnsw_only, _doc(2000)])
+
+
 def test_frontier_keeps_only_undominated_settings():
     from tqbench import report
 

@@ -58,6 +58,23 @@ def test_embed_means_word_vectors():
     np.testing.assert_allclose(out[4], [0, 1, 0])
 
 
+def test_embed_across_blocks():
+    """More texts than one gather block (10,000), with empty texts at a block's edges: every text
+    still gets the mean of its own words."""
+    from tqbench import textset
+
+    rng = np.random.default_rng(3)
+    words = ["red", "green", "blue", "unseen", "nothing"]
+    toks = [[words[j] for j in rng.integers(0, 5, size=rng.integers(0, 6))] for _ in range(25_003)]
+    toks[9_999] = toks[10_000] = toks[19_999] = []
+    out = textset.embed(FakeWV(), toks)
+    vec = {"red": [1, 0, 0], "green": [0, 1, 0], "blue": [0, 0, 1], "unseen": [0, 0, 4]}
+    for i in list(range(0, 25_003, 997)) + [9_998, 9_999, 10_000, 10_001, 19_999, 20_000, 25_002]:
+        known = [vec[w] for w in toks[i] if w in vec]
+        want = np.mean(known, axis=0) if known else np.zeros(3)
+        np.testing.assert_allclose(out[i], want, rtol=1e-6, err_msg=str((i, toks[i])))
+
+
 def test_collect_dedups_and_shuffles(monkeypatch):
     from tqbench import textset
 
