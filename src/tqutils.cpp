@@ -444,19 +444,23 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
  * — which can happen at any heavyweight lock acquisition, e.g. when a build
  * or a scan detoasts a vector — so work that outlives such a moment keeps its
  * own copy.  The quantizer is position independent, so a byte copy is a
- * valid quantizer.
+ * valid quantizer.  Without `with_centroids` the copy has none (centroids
+ * NULL): a scan ranks the lists from rd_amcache before anything can drop it,
+ * and copying n_lists x dims floats per query cost ~5% of a query.
  */
 TqIndexCache *
-TqCopyCache(const TqIndexCache *cache, MemoryContext cxt)
+TqCopyCache(const TqIndexCache *cache, MemoryContext cxt, bool with_centroids)
 {
 	size_t		qsize = turboquant::QuantizerSize(cache->dims, cache->bits);
 	size_t		head = MAXALIGN(sizeof(TqIndexCache));
-	size_t		csize = cache->centroids ? sizeof(float) * (size_t) cache->n_lists * cache->dims : 0;
+	size_t		csize = cache->centroids && with_centroids ?
+		sizeof(float) * (size_t) cache->n_lists * cache->dims : 0;
 	char	   *mem = (char *) MemoryContextAllocHuge(cxt, head + csize + qsize + 63);
 	TqIndexCache *copy = (TqIndexCache *) mem;
 
 	*copy = *cache;
-	if (cache->centroids)
+	copy->centroids = NULL;
+	if (csize > 0)
 	{
 		copy->centroids = (float *) (mem + head);
 		memcpy(copy->centroids, cache->centroids, csize);

@@ -599,7 +599,7 @@ AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metric, c
 
 void
 RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *q,
-			  uint32_t *order, float *dist) noexcept
+			  uint32_t *order, float *dist, uint32_t sorted) noexcept
 {
 	if (k == 0)
 		return;
@@ -633,14 +633,26 @@ RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, c
 	}
 	for (uint32_t c = 0; c < k; c++)
 		order[c] = c;
+	SelectNearest(dist, order, k, std::min(sorted, k));
+}
+
+void
+SelectNearest(const float *dist, uint32_t *order, uint32_t n, uint32_t take) noexcept
+{
 	auto key = [dist](uint32_t c) {
 		float d = dist[c];
 		return std::isnan(d) ? std::numeric_limits<float>::infinity() : d;
 	};
-	std::sort(order, order + k, [&key](uint32_t a, uint32_t b) {
+	auto less = [&key](uint32_t a, uint32_t b) {
 		float da = key(a), db = key(b);
 		return da < db || (da == db && a < b);
-	});
+	};
+	take = std::min(take, n);
+	if (take == 0)
+		return;
+	if (take < n)
+		std::nth_element(order, order + take - 1, order + n, less);
+	std::sort(order, order + take, less);
 }
 
 } /* namespace turboquant */

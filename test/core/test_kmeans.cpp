@@ -289,6 +289,39 @@ TEST(KMeans, RankCentroidsOrderExact)
 	EXPECT_EQ(order[2], 0u);
 }
 
+/* A partial ranking: the first `sorted` entries equal the full ranking's, the rest is a
+ * permutation of the others, and SelectNearest continues it exactly as the full one. */
+TEST(KMeans, RankCentroidsPartial)
+{
+	const uint32_t dim = 20, k = 257;
+	auto c = RandomData(k, dim, 21);
+	auto q = RandomData(5, dim, 22);
+	for (Metric m : kMetrics) {
+		for (size_t qi = 0; qi < 5; qi++) {
+			std::vector<uint32_t> full(k), part(k);
+			std::vector<float> dist(k), dist2(k);
+			RankCentroids(c.data(), k, dim, m, &q[qi * dim], full.data(), dist.data());
+			for (uint32_t sorted : {0u, 1u, 16u, 100u, k, k + 5}) {
+				RankCentroids(c.data(), k, dim, m, &q[qi * dim], part.data(), dist2.data(), sorted);
+				uint32_t s = std::min(sorted, k);
+				for (uint32_t r = 0; r < s; r++)
+					ASSERT_EQ(part[r], full[r]) << "sorted " << sorted << " rank " << r;
+				std::vector<uint32_t> rest(part.begin() + s, part.end()), want(full.begin() + s, full.end());
+				std::sort(rest.begin(), rest.end());
+				std::sort(want.begin(), want.end());
+				ASSERT_EQ(rest, want);
+				/* the next regions, as a scan takes them */
+				for (uint32_t done = s, step = 7; done < k; done += step) {
+					uint32_t take = std::min(step, k - done);
+					SelectNearest(dist2.data(), part.data() + done, k - done, take);
+					for (uint32_t r = done; r < done + take; r++)
+						ASSERT_EQ(part[r], full[r]) << "region at " << done;
+				}
+			}
+		}
+	}
+}
+
 TEST(KMeans, PartitionMetrics)
 {
 	/* Cosine and L2 use their own metric throughout; inner product assigns rows by
