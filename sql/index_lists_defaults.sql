@@ -56,5 +56,18 @@ END $$;
 SELECT bool_and(ids(0, v) = ids(115, v)) AS default_is_115 FROM q;
 RESET enable_seqscan;
 
+-- the k-means baseline build (turboquant.simd = scalar) and the AVX2 one (where the CPU has it):
+-- each one's index passes the other's check (assignment to the nearest centroid)
+DROP INDEX big_2000;
+SET turboquant.simd = scalar;
+CREATE INDEX big_scalar ON big USING turboquant (v tqvector_l2_ops) WITH (lists = 100);
+RESET turboquant.simd;
+SELECT tq_index_check('big_scalar') = 70000 AS scalar_build_checks;
+DROP INDEX big_scalar;
+CREATE INDEX big_best ON big USING turboquant (v tqvector_l2_ops) WITH (lists = 100);
+SET turboquant.simd = scalar;
+SELECT tq_index_check('big_best') = 70000 AS best_build_checks_with_scalar;
+RESET turboquant.simd;
+
 DROP TABLE big, q;
 DROP FUNCTION plan_cost, ids;

@@ -321,6 +321,12 @@ void AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metr
 void RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *q,
 				   uint32_t *order, float *dist, uint32_t sorted = UINT32_MAX) noexcept;
 /*
+ * Which build of the k-means matrix work (training, AssignNearest,
+ * RankCentroids) runs now: "avx2" (AVX2 + FMA, when the CPU has them and the
+ * kernel set in force is an AVX2 or AVX-512 one) or "baseline".
+ */
+const char *KMeansBuild() noexcept;
+/*
  * Reorders the centroid indices order[0..n) so that order[0..take) are the
  * `take` nearest by dist (indexed by centroid), in RankCentroids' order.
  */
