@@ -64,9 +64,28 @@ ScanRange(const Index *ix, const uint8_t *lut, size_t b0, size_t b1, tq::TopK *t
 					   ix->factors.data() + g * tq::kBlockVectors, dist);
 		const size_t base = g * tq::kBlockVectors;
 		const size_t slots = std::min(nb * tq::kBlockVectors, ix->n - base);
-		for (size_t s = 0; s < slots; s++)
-			if (tq::TopKAccepts(t, dist[s]))
-				tq::TopKPush(t, dist[s], base + s);
+		/*
+		 * As the extension's scan (TqScanScoreGroup): once the heap is full,
+		 * one branch-free pass per 32 slots finds those at or below its worst.
+		 */
+		for (size_t b0 = 0; b0 < slots; b0 += tq::kBlockVectors) {
+			const size_t m = std::min<size_t>(tq::kBlockVectors, slots - b0);
+			const double *d = dist + b0;
+			uint32_t mask = m == 32 ? 0xFFFFFFFFu : (1u << m) - 1;
+			if (t->size == t->k && t->k > 0) {
+				const double worst = t->dist[0];
+				uint32_t pass = 0;
+				for (uint32_t s = 0; s < tq::kBlockVectors; s++)
+					pass |= (uint32_t) (d[s] <= worst) << s;
+				mask &= pass;
+			}
+			while (mask) {
+				uint32_t s = (uint32_t) __builtin_ctz(mask);
+				mask &= mask - 1;
+				if (tq::TopKAccepts(t, d[s]))
+					tq::TopKPush(t, d[s], base + b0 + s);
+			}
+		}
 	}
 }
 

@@ -362,6 +362,12 @@ TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags)
 		TqPageError(page, index, blkno);
 }
 
+/* Recent-buffer hints (tqutils.cpp): ReadBuffer without the buffer-mapping lookup. */
+struct TqBufferHints;
+TqBufferHints *TqGetBufferHints(Relation index);
+Buffer		TqReadBufferHinted(Relation index, TqBufferHints *h, BlockNumber blkno);
+void		TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno, Size header_bytes);
+
 /* tqscan_nulls.cpp: rows with NULL vectors, after every indexed row */
 struct TqNullScan;
 bool		TqScanNextNull(IndexScanDesc scan, TqNullScan **state, MemoryContext cxt);

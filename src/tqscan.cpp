@@ -124,6 +124,11 @@ typedef struct TqScanOpaqueData
 	uint32		next_stripe;	/* the stripe's next in its list */
 	uint32	   *acc;
 	double	   *est;
+
+	/* what the scan did, for DEBUG1 at its end (bench/sql_overhead.py reads it) */
+	uint64		stat_slots;		/* used slots scored */
+	uint64		stat_pages;		/* index pages read */
+	uint32		stat_passes;
 } TqScanOpaqueData;
 typedef TqScanOpaqueData *TqScanOpaque;
 
@@ -161,6 +166,8 @@ tqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int nord
 	so->nulls = NULL;			/* in scanctx; reset below */
 	so->have_bound = false;
 	so->nresults = so->next = so->nheld = 0;
+	so->stat_slots = so->stat_pages = 0;
+	so->stat_passes = 0;
 	MemoryContextReset(so->passctx);
 	if (so->query)
 	{
@@ -214,51 +221,30 @@ TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 	MemoryContextSwitchTo(old);
 }
 
-/* Reads one stripe page under a share lock and adds its chunks into acc. */
-static void
-TqScanStripePage(IndexScanDesc scan, TqScanOpaque so, uint32 stripe, uint32 pageno)
+/*
+ * Adds the codes of one stripe page (chunks [first, first + n) of each group)
+ * into acc: scored in place in the shared buffer, the groups' slices one
+ * after the other.  Without a query (ORDER BY NULL, or no ORDER BY) the LUT
+ * is never prepared and nothing is scored.
+ */
+static inline void
+TqScanPageChunks(TqScanOpaque so, Page page, uint32 pageno, const uint32 *used, uint32 *acc)
 {
 	const TqStripeGeometry *geo = &so->cache->geo;
-	Relation	index = scan->indexRelation;
-	Buffer		buf = ReadBuffer(index, TqStripeBlock(geo, stripe, pageno));
-	Page		page;
 	uint32		first = TqPageFirstChunk(geo, pageno);
 	uint32		n = TqPageChunkCount(geo, pageno);
+	const uint8 *chunks;
+	size_t		slice;
 
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	TqCheckPage(page, index, BufferGetBlockNumber(buf),
-				pageno == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
-	if (pageno == 0)
+	if (n == 0 || so->query == NULL)
+		return;
+	chunks = TqPageGroupChunks(page, geo, pageno, 0);
+	slice = (size_t) n * geo->chunk_bytes;
+	for (uint32 g = 0; g < geo->groups; g++, chunks += slice)
 	{
-		so->next_stripe = TqPageGetOpaque(page)->next;
-		for (uint32 g = 0; g < geo->groups; g++)
-		{
-			const TqGroupHeader *gh = TqPageGroupHeader(page, g);
-
-			so->used[g] = gh->used_mask;
-			if (gh->used_mask == 0)
-				continue;
-			memcpy(so->norms + g * kBlockVectors, gh->norms, sizeof(gh->norms));
-			memcpy(so->factors + g * kBlockVectors, gh->factors, sizeof(gh->factors));
-			memcpy(so->tids + g * kBlockVectors, gh->tids, sizeof(gh->tids));
-		}
-		memset(so->acc, 0, sizeof(uint32) * geo->groups * kBlockVectors);
+		if (used[g] != 0)
+			turboquant::ScanChunks(so->lut, chunks, first, n, acc + g * kBlockVectors);
 	}
-	/* without a query (ORDER BY NULL, or no ORDER BY) the LUT is never prepared */
-	if (n > 0 && so->query)
-	{
-		/* the groups' slices follow each other on the page */
-		const uint8 *chunks = TqPageGroupChunks(page, geo, pageno, 0);
-		size_t		slice = (size_t) n * geo->chunk_bytes;
-
-		for (uint32 g = 0; g < geo->groups; g++, chunks += slice)
-		{
-			if (so->used[g] != 0)
-				turboquant::ScanChunks(so->lut, chunks, first, n, so->acc + g * kBlockVectors);
-		}
-	}
-	UnlockReleaseBuffer(buf);
 }
 
 /*
@@ -287,46 +273,138 @@ TqAfterBound(TqScanOpaque so, double est, uint64 id)
 		(est == so->bound_est && id > so->bound_id);
 }
 
-/* Scores the stripe just read into acc and offers its slots to topk. */
+/*
+ * Turns one group's accumulators into estimates and offers its used slots to
+ * topk.  norms, factors and tids are the group header's (on the page, or
+ * copied from it).
+ */
 static inline void
-TqScanScoreStripe(TqScanOpaque so, turboquant::TopK *topk)
+TqScanScoreGroup(TqScanOpaque so, turboquant::TopK *topk, uint32 mask, const uint32 *acc,
+				 const double *norms, const float *factors, const ItemPointerData *tids)
 {
-	const TqStripeGeometry *geo = &so->cache->geo;
+	double	   *est = so->est;
 
-	for (uint32 g = 0; g < geo->groups; g++)
+	if (mask == 0)
+		return;
+	so->region_slots += __builtin_popcount(mask);
+	so->stat_slots += __builtin_popcount(mask);
+	if (so->query)
+		turboquant::EstimateDistances(so->lut, acc, norms, factors, est);
+	else
+		memset(est, 0, sizeof(double) * kBlockVectors);
+	/*
+	 * Once topk is full, only slots at or below its worst can enter: find
+	 * them with one branch-free pass over the 32 estimates (NaN compares
+	 * false; it counts as infinity below, which cannot beat a finite worst).
+	 */
+	if (topk->size == topk->k && topk->k > 0 && !std::isinf(topk->dist[0]))
 	{
-		uint32		mask = so->used[g];
-		const ItemPointerData *tids = so->tids + g * kBlockVectors;
+		double		worst = topk->dist[0];
+		uint32		pass = 0;
 
-		if (mask == 0)
-			continue;
-		so->region_slots += __builtin_popcount(mask);
-		if (so->query)
-			turboquant::EstimateDistances(so->lut, so->acc + g * kBlockVectors,
-										  so->norms + g * kBlockVectors,
-										  so->factors + g * kBlockVectors,
-										  so->est + g * kBlockVectors);
-		else
-			memset(so->est + g * kBlockVectors, 0, sizeof(double) * kBlockVectors);
-		while (mask)
+		for (uint32 s = 0; s < kBlockVectors; s++)
+			pass |= (uint32) (est[s] <= worst) << s;
+		mask &= pass;
+	}
+	while (mask)
+	{
+		uint32		s = __builtin_ctz(mask);
+		double		e = est[s];
+
+		/* estimates are double and cannot overflow; never lose a slot anyway */
+		if (std::isnan(e))
+			e = std::numeric_limits<double>::infinity();
+
+		mask &= mask - 1;
+		if (turboquant::TopKAccepts(topk, e))
 		{
-			uint32		s = __builtin_ctz(mask);
-			double		e = so->est[g * kBlockVectors + s];
+			uint64		id = TqTidToId(&tids[s]);
 
-			/* estimates are double and cannot overflow; never lose a slot anyway */
-			if (std::isnan(e))
-				e = std::numeric_limits<double>::infinity();
-
-			mask &= mask - 1;
-			if (turboquant::TopKAccepts(topk, e))
-			{
-				uint64		id = TqTidToId(&tids[s]);
-
-				if (TqAfterBound(so, e, id))
-					turboquant::TopKPush(topk, e, id);
-			}
+			if (TqAfterBound(so, e, id))
+				turboquant::TopKPush(topk, e, id);
 		}
 	}
+}
+
+/*
+ * Reads one stripe and offers its used slots to topk; sets so->next_stripe.
+ *
+ * Each page is read under a share lock through the backend's recent-buffer
+ * hints (no buffer-mapping lookup when the hint holds), and the next page
+ * (or the next stripe's first page) is pulled into the CPU cache while this
+ * one is scored.  A one-page stripe is scored entirely in place: its group
+ * headers are used on the page under the lock.  A longer stripe copies its
+ * headers (used slots, norms, factors, TIDs) under the first page's lock and
+ * scores after its last page: slots whose bit was clear then are ignored,
+ * so codes an insert writes meanwhile are never scored half-written.
+ */
+static void
+TqScanStripe(IndexScanDesc scan, TqScanOpaque so, TqBufferHints *hints, uint32 stripe,
+			 turboquant::TopK *topk)
+{
+	const TqStripeGeometry *geo = &so->cache->geo;
+	Relation	index = scan->indexRelation;
+	/* without a query only the first page (slots, TIDs, chain) matters */
+	uint32		pages = so->query ? geo->pages : 1;
+
+	for (uint32 p = 0; p < pages; p++)
+	{
+		BlockNumber blkno = TqStripeBlock(geo, stripe, p);
+		Buffer		buf = TqReadBufferHinted(index, hints, blkno);
+		Page		page;
+
+		if (p + 1 < pages)
+			TqPrefetchHinted(hints, blkno + 1, 0);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		so->stat_pages++;
+		page = BufferGetPage(buf);
+		TqCheckPage(page, index, blkno, p == 0 ? TQ_PAGE_STRIPE_HEAD : TQ_PAGE_STRIPE_CONT);
+		if (p == 0)
+		{
+			so->next_stripe = TqPageGetOpaque(page)->next;
+			if (so->next_stripe != TQ_INVALID_STRIPE && so->next_stripe < so->n_stripes &&
+				pages == 1)
+				TqPrefetchHinted(hints, TqStripeBlock(geo, so->next_stripe, 0),
+								 geo->groups * TQ_GROUP_HEADER_SIZE);
+			for (uint32 g = 0; g < geo->groups; g++)
+				so->used[g] = TqPageGroupHeader(page, g)->used_mask;
+			memset(so->acc, 0, sizeof(uint32) * geo->groups * kBlockVectors);
+			if (pages == 1)
+			{
+				/* the whole stripe on this page: score in place, under this lock */
+				TqScanPageChunks(so, page, 0, so->used, so->acc);
+				for (uint32 g = 0; g < geo->groups; g++)
+				{
+					const TqGroupHeader *gh = TqPageGroupHeader(page, g);
+
+					TqScanScoreGroup(so, topk, so->used[g], so->acc + g * kBlockVectors,
+									 gh->norms, gh->factors, gh->tids);
+				}
+				UnlockReleaseBuffer(buf);
+				return;
+			}
+			for (uint32 g = 0; g < geo->groups; g++)
+			{
+				const TqGroupHeader *gh = TqPageGroupHeader(page, g);
+
+				if (so->used[g] == 0)
+					continue;
+				memcpy(so->norms + g * kBlockVectors, gh->norms, sizeof(gh->norms));
+				memcpy(so->factors + g * kBlockVectors, gh->factors, sizeof(gh->factors));
+				memcpy(so->tids + g * kBlockVectors, gh->tids, sizeof(gh->tids));
+			}
+		}
+		else if (p + 1 == pages && so->next_stripe != TQ_INVALID_STRIPE &&
+				 so->next_stripe < so->n_stripes)
+			TqPrefetchHinted(hints, TqStripeBlock(geo, so->next_stripe, 0),
+								 geo->groups * TQ_GROUP_HEADER_SIZE);
+		TqScanPageChunks(so, page, p, so->used, so->acc);
+		UnlockReleaseBuffer(buf);
+	}
+	for (uint32 g = 0; g < geo->groups; g++)
+		TqScanScoreGroup(so, topk, so->used[g], so->acc + g * kBlockVectors,
+						 so->norms + g * kBlockVectors, so->factors + g * kBlockVectors,
+						 so->tids + g * kBlockVectors);
 }
 
 /*
@@ -336,9 +414,11 @@ TqScanScoreStripe(TqScanOpaque so, turboquant::TopK *topk)
 static uint32
 TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 {
-	const TqStripeGeometry *geo = &so->cache->geo;
 	double	   *dist = (double *) palloc(sizeof(double) * so->batch);
 	uint64	   *ids = (uint64 *) palloc(sizeof(uint64) * so->batch);
+
+	/* fetched once per pass: nothing in a pass uses another index */
+	TqBufferHints *hints = TqGetBufferHints(scan->indexRelation);
 
 	turboquant::TopKInit(topk, dist, ids, so->batch);
 	so->region_slots = 0;
@@ -350,10 +430,7 @@ TqScanPass(IndexScanDesc scan, TqScanOpaque so, turboquant::TopK *topk)
 		while (stripe != TQ_INVALID_STRIPE && stripe < so->n_stripes)
 		{
 			CHECK_FOR_INTERRUPTS();
-			/* without a query only the first page (slots, TIDs, chain) matters */
-			for (uint32 p = 0; p < (so->query ? geo->pages : 1); p++)
-				TqScanStripePage(scan, so, stripe, p);
-			TqScanScoreStripe(so, topk);
+			TqScanStripe(scan, so, hints, stripe, topk);
 			if (so->next_stripe != TQ_INVALID_STRIPE && so->next_stripe <= stripe)
 				ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
 								errmsg("index \"%s\" has a list chain out of order at stripe %u",
@@ -485,6 +562,7 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 		MemoryContextReset(so->passctx);
 		old = MemoryContextSwitchTo(so->passctx);
 		n = TqScanPass(scan, so, &topk);
+		so->stat_passes++;
 		/* fewer candidates than asked for: every slot of the region has been seen */
 		region_done = n < so->batch;
 		last = region_done && so->region_end >= so->n_lists;
@@ -668,6 +746,9 @@ tqendscan(IndexScanDesc scan)
 {
 	TqScanOpaque so = (TqScanOpaque) scan->opaque;
 
+	if (so->started)
+		elog(DEBUG1, "turboquant scan: " UINT64_FORMAT " slots scored, " UINT64_FORMAT
+			 " pages read, %u passes", so->stat_slots, so->stat_pages, so->stat_passes);
 	if (so->fetch)
 		table_index_fetch_end(so->fetch);
 	if (so->slot)

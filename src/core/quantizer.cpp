@@ -668,21 +668,30 @@ EstimateDistances(const uint8_t *lut, const uint32_t acc[kBlockVectors], const d
 {
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
 	double inv = 1.0 / h->scale, off = h->offset_sum, qn = h->qnorm;
+	/*
+	 * c per slot first, in a loop the compiler vectorizes: accumulators stay
+	 * below 2^31 (kMaxDim units x kLutMaxEntry2 < 2^31), so they convert
+	 * exactly through int32, which SSE2 converts two at a time (uint32 has no
+	 * packed conversion before AVX-512).  The same IEEE operations in the same
+	 * order as one slot at a time: identical results.
+	 */
+	static_assert((uint64_t) kMaxDim * kLutMaxEntry2 < (1ull << 31), "acc fits in int32");
+	alignas(64) double c[kBlockVectors];
+	for (uint32_t t = 0; t < kBlockVectors; t++)
+		c[t] = (off + (double) (int32_t) acc[t] * inv) * (double) factor[t];
 	/* every metric is a case and there is no default: -Wswitch names a new one */
 	switch ((Metric) h->metric) {
 	case Metric::kL2:
-		for (uint32_t t = 0; t < kBlockVectors; t++) {
-			double c = (off + (double) acc[t] * inv) * factor[t];
-			out[t] = qn * qn + norm[t] * norm[t] - 2.0 * qn * norm[t] * c;
-		}
+		for (uint32_t t = 0; t < kBlockVectors; t++)
+			out[t] = qn * qn + norm[t] * norm[t] - 2.0 * qn * norm[t] * c[t];
 		return;
 	case Metric::kCosine:
 		for (uint32_t t = 0; t < kBlockVectors; t++)
-			out[t] = 1.0 - (off + (double) acc[t] * inv) * factor[t];
+			out[t] = 1.0 - c[t];
 		return;
 	case Metric::kInnerProduct:
 		for (uint32_t t = 0; t < kBlockVectors; t++)
-			out[t] = -qn * norm[t] * ((off + (double) acc[t] * inv) * factor[t]);
+			out[t] = -qn * norm[t] * c[t];
 		return;
 	}
 	/*
