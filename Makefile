@@ -67,6 +67,12 @@ src/tqdistance.o: CXXFLAGS += -fassociative-math -fno-signed-zeros -fno-trapping
 # keeps exceptions to catch std::bad_alloc itself (its entry points are
 # noexcept, so nothing can leave it; see the essay in kmeans.cpp).
 src/core/kmeans.o: CXXFLAGS += $(EIGEN_CFLAGS) -fexceptions
+# ... and again with AVX2 + FMA (empty elsewhere), chosen at run time.
+src/core/kmeans_avx2.o: CXXFLAGS += $(EIGEN_CFLAGS) -fexceptions
+src/core/kmeans_avx2.o: src/core/kmeans.cpp
+ifneq ($(filter x86_64% i686% i386%,$(shell $(CXX) -dumpmachine)),)
+src/core/kmeans_avx2.o: CXXFLAGS += -mavx2 -mfma
+endif
 
 $(OBJS): $(HEADERS)
 $(shlib): src/exports.map

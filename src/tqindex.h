@@ -79,12 +79,20 @@ extern "C" {
 #define TQ_LISTS_AUTO		(-1)	/* reloption default: lists from the table size */
 #define TQ_MAX_LISTS		32768
 #define TQ_PROBES_AUTO		0		/* turboquant.probes default: by lists (TqProbes) */
-#define TQ_MIN_AUTO_PROBES	12		/* recall@10 >= 0.95 on the real sets (README) */
+#define TQ_MIN_AUTO_PROBES	16		/* recall@10 >= 0.95 on the real sets (README) */
+#define TQ_AUTO_PROBE_ROWS	4000	/* ... and at least this many rows scanned */
+/*
+ * Training budget.  On the real sets 32 sample rows per list and 5 Lloyd rounds
+ * probed as well as 64 and 10 (bench/results/partition_bench-train.txt), but on
+ * 100K synthetic rows from 512 clusters (316 lists) they lost recall at equal
+ * probes (16 probes: 0.959 against 0.981; 64 rows and 5 rounds: 0.970), so the
+ * budget stays at 64 and 10 (docs/design.md).
+ */
 #define TQ_KMEANS_ITERATIONS 10
 #define TQ_SAMPLES_PER_LIST	64		/* k-means training sample, at most */
 /* Tables below this many rows get a flat index by default (measured, see README). */
 #define TQ_AUTO_LISTS_MIN_ROWS 20000
-#define TQ_AUTO_ROWS_PER_LIST 500	/* up to 250K rows; sqrt(rows) lists beyond */
+#define TQ_AUTO_ROWS_PER_LIST 250	/* up to 62,500 rows; sqrt(rows) lists beyond */
 
 /* Build phases in pg_stat_progress_create_index (tqbuildphasename) */
 #define TQ_PHASE_SAMPLE		2
@@ -285,7 +293,7 @@ typedef struct TqIndexCache
 extern int	tq_rerank;
 extern int	tq_probes;
 int			TqRerank(int bits);
-uint32		TqProbes(uint32 n_lists);
+uint32		TqProbes(uint32 n_lists, double rows);
 
 /* tqutils.cpp */
 void		TqGeometryCompute(const turboquant::Layout *layout, uint32 groups,

@@ -86,6 +86,7 @@ typedef struct TqScanOpaqueData
 
 	/* lists */
 	uint32		n_lists;
+	double		rows;			/* rows the index holds (metapage), for TqProbes */
 	uint32	   *order;			/* lists, nearest centroid first */
 	float	   *list_dist;
 	uint32	   *heads;			/* each list's first stripe when the scan started */
@@ -202,8 +203,7 @@ TqScanAlloc(TqScanOpaque so, const TqIndexCache *cache)
 		so->cache->geo.base == cache->geo.base)
 		return;
 	old = MemoryContextSwitchTo(so->scanctx);
-	/* without the centroids (n_lists x dims floats, megabytes for large indexes,
-	 * and every query begins a new scan): ranking reads the relcache's own */
+	/* without centroids: TqScanStartLists reads them from rd_amcache */
 	so->cache = TqCopyCache(cache, so->scanctx, false);
 	cache = so->cache;
 	so->lut = (uint8 *) TqPallocAligned(turboquant::QueryLutSize(cache->qz), 64);
@@ -518,7 +518,11 @@ TqNextRegion(TqScanOpaque so)
 
 	so->region_begin = done;
 	so->region_end = (uint32) Min((uint64) so->n_lists,
-								  (uint64) done + Max(TqProbes(so->n_lists), done));
+								  (uint64) done + Max(TqProbes(so->n_lists, so->rows), done));
+	/* the ranking ordered only the lists probed first: pick this region's */
+	if (so->n_lists > 1 && so->query)
+		turboquant::SelectNearest(so->list_dist, so->order + done, so->n_lists - done,
+								  so->region_end - done);
 	so->have_bound = false;
 	so->batch = so->first_batch;
 }
@@ -646,18 +650,16 @@ TqScanStartLists(IndexScanDesc scan, TqScanOpaque so, const TqMetaPageData *meta
 	pfree(dir);
 	/* probe order by the core's rank metric: inner product ranks by inner product
 	 * although rows were assigned by L2 (measured, src/core/kmeans.cpp) */
-	if (so->n_lists > 1 && so->query)
-	{
-		/* the relcache's centroids, valid here (only re-ranking can drop them) */
-		const TqIndexCache *live = TqGetCache(scan->indexRelation, meta);
-
-		turboquant::RankCentroids(live->centroids, so->n_lists, so->cache->dims,
-								  turboquant::PartitionRankMetric(so->cache->mi->metric),
-								  so->query->x, so->order, so->list_dist);
-	}
 	so->region_begin = 0;
 	/* ORDER BY NULL: every row ties, no list is nearer than another */
-	so->region_end = so->query ? TqProbes(so->n_lists) : so->n_lists;
+	so->region_end = so->query ? TqProbes(so->n_lists, so->rows) : so->n_lists;
+	/* the relcache's centroids: nothing between here and the ranking can drop
+	 * them; only the first region is sorted now (TqNextRegion picks the next) */
+	if (so->n_lists > 1 && so->query)
+		turboquant::RankCentroids(TqGetCache(scan->indexRelation, meta)->centroids,
+								  so->n_lists, so->cache->dims,
+								  turboquant::PartitionRankMetric(so->cache->mi->metric),
+								  so->query->x, so->order, so->list_dist, so->region_end);
 }
 
 /* amgettuple */
@@ -706,6 +708,7 @@ tqgettuple(IndexScanDesc scan, ScanDirection dir)
 		}
 		/* later passes see the stripes that existed when the scan started */
 		so->n_stripes = meta.n_stripes;
+		so->rows = (double) meta.n_inserted;
 		TqScanStartLists(scan, so, &meta);
 		so->first_batch = so->query && TqRerank(so->cache->bits) > 0 ?
 			TqRerank(so->cache->bits) : TQ_APPROX_BATCH;

@@ -313,9 +313,24 @@ void AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metr
  * All k centroids ranked for one query q (dim floats): dist[c] = distance of
  * q to centroid c (indexed by centroid), order[0..k) the centroid indices
  * nearest first (ties: smaller index; NaN last).  The probe order of a scan.
+ * With `sorted` < k only order[0..sorted) is guaranteed to be the `sorted`
+ * nearest in that order; the other indices follow in unspecified order
+ * (SelectNearest orders more of them later): a scan probing 16 of 1000
+ * lists need not sort all 1000.
  */
 void RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *q,
-				   uint32_t *order, float *dist) noexcept;
+				   uint32_t *order, float *dist, uint32_t sorted = UINT32_MAX) noexcept;
+/*
+ * Which build of the k-means matrix work (training, AssignNearest,
+ * RankCentroids) runs now: "avx2" (AVX2 + FMA, when the CPU has them and the
+ * kernel set in force is an AVX2 or AVX-512 one) or "baseline".
+ */
+const char *KMeansBuild() noexcept;
+/*
+ * Reorders the centroid indices order[0..n) so that order[0..take) are the
+ * `take` nearest by dist (indexed by centroid), in RankCentroids' order.
+ */
+void SelectNearest(const float *dist, uint32_t *order, uint32_t n, uint32_t take) noexcept;
 
 /* ==== end of k-means ===================================================== */
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <gtest/gtest.h>
 #include <set>
+#include <string>
 
 #include "test_util.h"
 
@@ -287,6 +288,92 @@ TEST(KMeans, RankCentroidsOrderExact)
 	RankCentroids(cc.data(), 3, 2, Metric::kL2, qq, order, dist);
 	EXPECT_EQ(order[0], 1u);
 	EXPECT_EQ(order[2], 0u);
+}
+
+/* A partial ranking: the first `sorted` entries equal the full ranking's, the rest is a
+ * permutation of the others, and SelectNearest continues it exactly as the full one. */
+TEST(KMeans, RankCentroidsPartial)
+{
+	const uint32_t dim = 20, k = 257;
+	auto c = RandomData(k, dim, 21);
+	auto q = RandomData(5, dim, 22);
+	for (Metric m : kMetrics) {
+		for (size_t qi = 0; qi < 5; qi++) {
+			std::vector<uint32_t> full(k), part(k);
+			std::vector<float> dist(k), dist2(k);
+			RankCentroids(c.data(), k, dim, m, &q[qi * dim], full.data(), dist.data());
+			for (uint32_t sorted : {0u, 1u, 16u, 100u, k, k + 5}) {
+				RankCentroids(c.data(), k, dim, m, &q[qi * dim], part.data(), dist2.data(), sorted);
+				uint32_t s = std::min(sorted, k);
+				for (uint32_t r = 0; r < s; r++)
+					ASSERT_EQ(part[r], full[r]) << "sorted " << sorted << " rank " << r;
+				std::vector<uint32_t> rest(part.begin() + s, part.end()), want(full.begin() + s, full.end());
+				std::sort(rest.begin(), rest.end());
+				std::sort(want.begin(), want.end());
+				ASSERT_EQ(rest, want);
+				/* the next regions, as a scan takes them */
+				for (uint32_t done = s, step = 7; done < k; done += step) {
+					uint32_t take = std::min(step, k - done);
+					SelectNearest(dist2.data(), part.data() + done, k - done, take);
+					for (uint32_t r = done; r < done + take; r++)
+						ASSERT_EQ(part[r], full[r]) << "region at " << done;
+				}
+			}
+		}
+	}
+}
+
+/* The baseline and AVX2 builds of the matrix work (chosen by the kernel set in force) both
+ * equal brute force up to float rounding and train equally good centroids. */
+TEST(KMeans, BaselineAndAvx2Builds)
+{
+	const uint32_t dim = 40, k = 37;
+	const size_t n = 2000;
+	auto x = RandomData(n, dim, 31);
+	int sets[2] = {FindKernelSet("scalar"), BestKernelSet()};
+	bool have_avx2 = false;
+	std::vector<uint32_t> assign[2];
+	double objective[2] = {0, 0};
+	for (int b = 0; b < 2; b++) {
+		ASSERT_TRUE(SetKernelSet(sets[b]));
+		std::string build = KMeansBuild();
+		if (b == 0)
+			EXPECT_EQ(build, "baseline");
+		else
+			have_avx2 = build == "avx2";
+		for (Metric m : kMetrics) {
+			std::vector<float> c(k * dim), c2(k * dim);
+			std::vector<uint8_t> scratch(KMeansScratchBytes(n, dim, k));
+			ASSERT_TRUE(KMeansTrain(x.data(), n, dim, k, m, 5, 6, c.data(), scratch.data()));
+			ASSERT_TRUE(KMeansTrain(x.data(), n, dim, k, m, 5, 6, c2.data(), scratch.data()));
+			EXPECT_EQ(c, c2) << "deterministic within a build";
+			std::vector<uint8_t> as(AssignScratchBytes(dim, k));
+			std::vector<uint32_t> a(n);
+			std::vector<float> d(n);
+			Metric pm = PartitionMetric(m);
+			AssignNearest(c.data(), k, dim, pm, x.data(), n, a.data(), d.data(), as.data());
+			for (size_t i = 0; i < n; i++) {
+				double best = RefDist(&x[i * dim], &c[0], dim, pm);
+				for (uint32_t j = 1; j < k; j++)
+					best = std::min(best, RefDist(&x[i * dim], &c[j * dim], dim, pm));
+				ASSERT_NEAR(RefDist(&x[i * dim], &c[a[i] * dim], dim, pm), best, 1e-4 * (1 + std::fabs(best)));
+				if (m == Metric::kL2)
+					objective[b] += best;
+			}
+			if (m == Metric::kL2)
+				assign[b] = a;
+			std::vector<uint32_t> order(k);
+			std::vector<float> rd(k);
+			RankCentroids(c.data(), k, dim, m, x.data(), order.data(), rd.data());
+			for (uint32_t r = 1; r < k; r++)
+				EXPECT_LE(rd[order[r - 1]], rd[order[r]]);
+		}
+	}
+	SetKernelSet(-1);
+	/* same seed, same data: the two builds' L2 objectives agree closely */
+	EXPECT_NEAR(objective[0], objective[1], 0.01 * objective[0]);
+	if (!have_avx2)
+		GTEST_LOG_(INFO) << "this CPU runs only the baseline k-means build";
 }
 
 TEST(KMeans, PartitionMetrics)

@@ -3,7 +3,7 @@
 # Filtered queries: WHERE category = x ORDER BY v <op> q LIMIT k must return k
 # rows however selective the filter (50%, 1%, 0.1% of 20000 clustered rows), because the
 # scan keeps going, pass after pass and list after list, until the executor
-# has its rows.  The indexes are partitioned (20000 rows: 40 lists by
+# has its rows.  The indexes are partitioned (20000 rows: 80 lists by
 # default).  With every list probed and every candidate re-ranked the rows are
 # those of exact search; at the default probes and depth they are still k
 # distinct rows passing the filter, mostly the right ones.  Also: LIMIT larger than turboquant.rerank, and no LIMIT at all (every
@@ -54,7 +54,7 @@ my $everything = "$index; SET turboquant.rerank = 100000; SET turboquant.probes 
 for my $idx (sort values %ops)
 {
 	is($node->safe_psql('postgres', "SELECT lists FROM tq_index_stats('$idx')"),
-		'40', "$idx has 40 lists");
+		'80', "$idx has 80 lists");
 }
 
 # ids of the first $limit rows, comma-separated, in result order
