@@ -5,6 +5,8 @@ else a throwaway cluster started here.  Without any server the SQL tests are ski
 the reason shown — except under CI=true, where a missing server or extension is a failure.
 """
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,3 +77,15 @@ def run_tiny(pg_dsn, out, args):
         pytest.fail("CI=true and the turboquant extension is not installed in the test server")
     path = runner.main(args + ["--dsn", pg_dsn, "--out-dir", str(out)])
     return json.loads(path.read_text()), tq, vec
+
+
+@pytest.fixture(scope="module")
+def libtqcore():
+    """bench/libtqcore.so, the core shim the kernel benchmarks load (built by bench/Makefile)."""
+    if shutil.which("make") is None or shutil.which("g++") is None:
+        if IN_CI:
+            pytest.fail("CI=true and no C++ toolchain to build bench/libtqcore.so")
+        pytest.skip("no C++ toolchain to build bench/libtqcore.so")
+    r = subprocess.run(["make", "-s", "-C", str(ROOT / "bench"), "libtqcore.so"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return ROOT / "bench" / "libtqcore.so"

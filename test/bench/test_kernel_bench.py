@@ -1,22 +1,5 @@
 """The kernel benchmark (core shim vs FAISS fast scan) at a tiny size; never asserts timings."""
 import json
-import shutil
-import subprocess
-
-import pytest
-
-from conftest import IN_CI, ROOT
-
-
-@pytest.fixture(scope="module")
-def libtqcore():
-    if shutil.which("make") is None or shutil.which("g++") is None:
-        if IN_CI:
-            pytest.fail("CI=true and no C++ toolchain to build bench/libtqcore.so")
-        pytest.skip("no C++ toolchain to build bench/libtqcore.so")
-    r = subprocess.run(["make", "-s", "-C", str(ROOT / "bench"), "libtqcore.so"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return ROOT / "bench" / "libtqcore.so"
 
 
 def test_kernel_bench_tiny(libtqcore, tmp_path):

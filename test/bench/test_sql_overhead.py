@@ -1,23 +1,8 @@
 """bench/sql_overhead.py at a tiny size: it runs, measures the index it built, and reports the
 codes each scan scored (all of them flat, a part with lists); never asserts timings."""
 import json
-import shutil
-import subprocess
 
-import pytest
-
-from conftest import IN_CI, ROOT, extension_state, unavailable
-
-
-@pytest.fixture(scope="module")
-def libtqcore():
-    if shutil.which("make") is None or shutil.which("g++") is None:
-        if IN_CI:
-            pytest.fail("CI=true and no C++ toolchain to build bench/libtqcore.so")
-        pytest.skip("no C++ toolchain to build bench/libtqcore.so")
-    r = subprocess.run(["make", "-s", "-C", str(ROOT / "bench"), "libtqcore.so"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return ROOT / "bench" / "libtqcore.so"
+from conftest import extension_state, unavailable
 
 
 def test_sql_overhead_tiny(pg_dsn, libtqcore, tmp_path):
