@@ -131,6 +131,7 @@ typedef struct TqBuildState
 	uint32		cur_list;		/* its list */
 	TqListEntry *dir;			/* n_lists entries */
 	uint8	   *codes;
+	uint8	   *group_codes;	/* codes of the group being filled (32 x padded_dim) */
 	float	   *scratch;
 
 	int			phase;			/* TQ_PHASE_*, 0 before the first */
@@ -176,6 +177,8 @@ TqBuildSetDims(TqBuildState *st, uint32 dims)
 	st->cache = cache;
 	st->pages = (char *) TqPallocAligned((size_t) cache->geo.pages * BLCKSZ, 64);
 	st->codes = (uint8 *) palloc(turboquant::QuantizerLayout(cache->qz).padded_dim);
+	st->group_codes = (uint8 *) palloc0((Size) turboquant::kBlockVectors *
+										turboquant::QuantizerLayout(cache->qz).padded_dim);
 	st->scratch = (float *) TqPallocAligned(sizeof(float) * turboquant::ScratchFloats(cache->qz), 64);
 	st->batch_x = (float *) MemoryContextAllocHuge(CurrentMemoryContext,
 												   sizeof(float) * (size_t) dims * TQ_ASSIGN_BATCH);
@@ -201,6 +204,32 @@ TqBuildSetDims(TqBuildState *st, uint32 dims)
 /* ---- writing ------------------------------------------------------------ */
 
 /*
+ * Packs the codes of the stripe's last group (its first `fill % 32` slots, or
+ * all 32) into the stripe's pages, 32 slots at a time.
+ */
+static void
+TqPackGroup(TqBuildState *st)
+{
+	const TqStripeGeometry *geo = &st->cache->geo;
+	const turboquant::Layout &layout = turboquant::QuantizerLayout(st->cache->qz);
+	uint32		group;
+	uint32		n;
+
+	if (st->fill == 0)
+		return;
+	group = (st->fill - 1) / turboquant::kBlockVectors;
+	n = st->fill - group * turboquant::kBlockVectors;
+	for (uint32 p = 0; p < geo->pages; p++)
+	{
+		Page		page = st->pages + (size_t) p * BLCKSZ;
+		uint32		first = TqPageFirstChunk(geo, p);
+
+		turboquant::PackBlock(layout, st->group_codes, n, first, first + TqPageChunkCount(geo, p),
+							  TqPageGroupChunks(page, geo, p, group));
+	}
+}
+
+/*
  * Appends the assembled stripe to the index and starts the next one;
  * `chained` says whether the next stripe continues the same list.
  */
@@ -210,6 +239,8 @@ TqFlushStripe(TqBuildState *st, bool chained)
 	const TqStripeGeometry *geo = &st->cache->geo;
 	TqListEntry *e = &st->dir[st->cur_list];
 
+	if (st->fill % turboquant::kBlockVectors != 0)
+		TqPackGroup(st);		/* a full group was packed when it filled */
 	TqPageGetOpaque(st->pages)->next = chained ? st->stripe + 1 : TQ_INVALID_STRIPE;
 	for (uint32 p = 0; p < geo->pages; p++)
 	{
@@ -229,7 +260,10 @@ TqFlushStripe(TqBuildState *st, bool chained)
 		TqInitDataPage(st->pages + (size_t) p * BLCKSZ, geo, st->stripe, p, st->cur_list);
 }
 
-/* Packs one encoded vector into the next slot of list `list`'s stripe. */
+/*
+ * Adds one encoded vector to the next slot of list `list`'s stripe: its
+ * header now, its codes when the group of 32 is complete (TqPackGroup).
+ */
 static void
 TqBuildAdd(TqBuildState *st, uint32 list, const uint8 *codes, double norm, float factor,
 		   const ItemPointerData *tid)
@@ -253,15 +287,8 @@ TqBuildAdd(TqBuildState *st, uint32 list, const uint8 *codes, double norm, float
 
 	group = st->fill / turboquant::kBlockVectors;
 	slot = st->fill % turboquant::kBlockVectors;
-	for (uint32 p = 0; p < geo->pages; p++)
-	{
-		Page		page = st->pages + (size_t) p * BLCKSZ;
-		uint32		first = TqPageFirstChunk(geo, p);
-		uint32		n = TqPageChunkCount(geo, p);
-
-		turboquant::PackSlot(turboquant::QuantizerLayout(st->cache->qz), codes, slot,
-							 first, first + n, TqPageGroupChunks(page, geo, p, group));
-	}
+	memcpy(st->group_codes + (size_t) slot * turboquant::QuantizerLayout(st->cache->qz).padded_dim,
+		   codes, turboquant::QuantizerLayout(st->cache->qz).padded_dim);
 	gh = TqPageGroupHeader(st->pages, group);
 	gh->used_mask |= (uint32) 1 << slot;
 	gh->tids[slot] = *tid;
@@ -269,6 +296,8 @@ TqBuildAdd(TqBuildState *st, uint32 list, const uint8 *codes, double norm, float
 	gh->factors[slot] = factor;
 	st->fill++;
 	st->dir[list].n_built++;
+	if (slot == turboquant::kBlockVectors - 1)
+		TqPackGroup(st);
 }
 
 /* Writes the centroid pages (blocks right after the metapage). */

@@ -2,7 +2,8 @@
  * quantizer.cpp — layout, encoding, packing and query tables.
  *
  * Encoding.  x -> norm = |x| (in double, kept in double: the norm of a finite
- * float vector can exceed FLT_MAX or fall below the float range) -> r = R (x / norm) -> one Lloyd-Max code per rotated
+ * float vector can exceed FLT_MAX or fall below the float range) -> r = R (x / norm) -> one
+ Lloyd-Max code per rotated
  * coordinate -> factor.  The factor corrects the score of the reconstruction
  * x_hat = centroid[codes] so that <q_rot, x_hat> * factor estimates <q_unit, u>.
  * Two choices were measured on real data (test/core/test_recall.cpp):
@@ -125,16 +126,6 @@ VectorNorm(const float *x, uint32_t dim)
 	return std::sqrt(ss);
 }
 
-/* Zero (or, against the contract, non-finite) vector: any codes, a zero score. */
-void
-EncodeZero(int levels, size_t padded_dim, uint8_t *codes, double *norm, float *factor)
-{
-	uint8_t mid = (uint8_t) (levels / 2 - (levels > 1 ? 1 : 0));
-	std::memset(codes, levels > 1 ? mid : 0, padded_dim);
-	*norm = 0.0;
-	*factor = 0.0f;
-}
-
 /*
  * Quantizes rotated coordinates: each code is the number of boundaries below
  * the value (nearest centroid).  Boundary by boundary over all coordinates,
@@ -163,10 +154,7 @@ FactorOf(const Codebook &cb, int levels, const uint8_t *codes, uint32_t n)
 	uint32_t count[16] = {0};
 	for (uint32_t i = 0; i < n; i++)
 		count[codes[i] & 15]++;
-	double xx = 0.0;
-	for (int k = 0; k < levels; k++)
-		xx += (double) count[k] * ((double) cb.centroid[k] * (double) cb.centroid[k]);
-	return xx > 0.0 ? (float) (1.0 / std::sqrt(xx)) : 0.0f;
+	return FactorFromCounts(cb, levels, count);
 }
 
 inline uint32_t
@@ -220,6 +208,26 @@ GetNibble(const uint8_t *group, uint32_t slot)
 }
 
 } /* namespace */
+
+/* Zero (or, against the contract, non-finite) vector: any codes, a zero score. */
+void
+EncodeZeroVector(int levels, size_t padded_dim, uint8_t *codes, double *norm,
+				 float *factor) noexcept
+{
+	uint8_t mid = (uint8_t) (levels / 2 - (levels > 1 ? 1 : 0));
+	std::memset(codes, levels > 1 ? mid : 0, padded_dim);
+	*norm = 0.0;
+	*factor = 0.0f;
+}
+
+float
+FactorFromCounts(const Codebook &cb, int levels, const uint32_t count[16]) noexcept
+{
+	double xx = 0.0;
+	for (int k = 0; k < levels; k++)
+		xx += (double) count[k] * ((double) cb.centroid[k] * (double) cb.centroid[k]);
+	return xx > 0.0 ? (float) (1.0 / std::sqrt(xx)) : 0.0f;
+}
 
 /* Bytes of the Quantizer blob for (dim, bits); 0 if unsupported. */
 size_t
@@ -293,7 +301,7 @@ Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm, float 
 	double n = VectorNorm(x, l.dim);
 	float *r = scratch;
 	if (!(n > 0.0) || !std::isfinite(n)) {
-		EncodeZero(levels, l.padded_dim, codes, norm, factor);
+		EncodeZeroVector(levels, l.padded_dim, codes, norm, factor);
 		return;
 	}
 	/* x[i] / n is computed in double, so subnormal components normalise exactly. */
@@ -303,7 +311,7 @@ Encode(const Quantizer *qz, const float *x, uint8_t *codes, double *norm, float 
 	*factor = FactorOf(cb, levels, codes, l.padded_dim);
 }
 
-/* Scratch floats EncodeBatch needs: two lane-interleaved copies and one column. */
+/* Scratch floats EncodeBatch needs: two lane-interleaved copies of the vectors, one code row. */
 size_t
 EncodeBatchScratchFloats(const Quantizer *qz) noexcept
 {
@@ -311,47 +319,14 @@ EncodeBatchScratchFloats(const Quantizer *qz) noexcept
 }
 
 /*
- * Encodes n vectors, kRotateLanes at a time through the batched rotation
- * (rotation.cpp); norms, the zero-vector case, quantization and factors are
- * Encode's own code, so the results are Encode's bit for bit (tested).
+ * Encodes n vectors with the active kernel set's batch encoder
+ * (encode_lanes.h): Encode's results bit for bit, several vectors at a time.
  */
 void
 EncodeBatch(const Quantizer *qz, const float *const *x, uint32_t n, uint8_t *codes, double *norms,
 			float *factors, float *scratch) noexcept
 {
-	const Layout &l = qz->layout;
-	const Codebook &cb = qz->codebook;
-	int levels = 1 << l.bits;
-	size_t pd = l.padded_dim;
-	float *rows = scratch, *tmp = scratch + pd * kRotateLanes, *col = tmp + pd * kRotateLanes;
-	for (uint32_t i = 0; i < n; i += kRotateLanes) {
-		uint32_t m = n - i < kRotateLanes ? n - i : kRotateLanes;
-		const float *ptr[kRotateLanes];
-		double scale[kRotateLanes];
-		uint32_t idx[kRotateLanes], k = 0;
-		for (uint32_t v = 0; v < m; v++) {
-			uint32_t at = i + v;
-			double nv = VectorNorm(x[at], l.dim);
-			if (!(nv > 0.0) || !std::isfinite(nv)) {
-				EncodeZero(levels, pd, codes + at * pd, norms + at, factors + at);
-				continue;
-			}
-			norms[at] = nv;
-			ptr[k] = x[at];
-			scale[k] = 1.0 / nv;
-			idx[k++] = at;
-		}
-		if (k == 0)
-			continue;
-		RotateScaledLanes(qz, ptr, scale, k, rows, tmp);
-		for (uint32_t j = 0; j < k; j++) {
-			for (size_t e = 0; e < pd; e++)
-				col[e] = rows[e * kRotateLanes + j];
-			uint8_t *c = codes + idx[j] * pd;
-			QuantizeRotated(cb, levels, col, (uint32_t) pd, c);
-			factors[idx[j]] = FactorOf(cb, levels, c, (uint32_t) pd);
-		}
-	}
+	KernelSets()[ActiveKernelSet()]->encode(qz, x, n, codes, norms, factors, scratch);
 }
 
 /* Reconstructs norm * R^T centroid[codes]. */
@@ -476,7 +451,8 @@ struct UnitShape {
 	float value[4][16];
 };
 
-/* The shapes of a layout: [0] every nibble unit, or the 3-bit pair units; [1] 3-bit high-bit units. */
+/* The shapes of a layout: [0] every nibble unit, or the 3-bit pair units; [1] 3-bit high-bit units.
+ */
 void
 MakeUnitShapes(const Quantizer *qz, UnitShape shape[2])
 {
@@ -637,7 +613,9 @@ PrepareQuery(const Quantizer *qz, Metric metric, const float *q, uint8_t *lut,
 				 * SSE4.1 is a slow sequence (it was most of PrepareQuery at d = 3072).
 				 */
 				float v = (e[i] - lo) * scale + 0.5f;
-				iv16[i] = v < 1.0f ? 0u : v >= (float) max_entry ? (uint32_t) max_entry : (uint32_t) (int) v;
+				iv16[i] = v < 1.0f                 ? 0u
+						  : v >= (float) max_entry ? (uint32_t) max_entry
+												   : (uint32_t) (int) v;
 			}
 			for (int i = 0; i < 16; i++)
 				t[i] = (uint8_t) (iv16[i] & 0xFF);

@@ -56,20 +56,6 @@ Bounded(uint64_t *state, uint32_t n)
 	return (uint32_t) ((r * n) >> 32);
 }
 
-inline const uint16_t *
-Perm(const Quantizer *qz, int round)
-{
-	return reinterpret_cast<const uint16_t *>(reinterpret_cast<const uint8_t *>(qz) +
-											  qz->perm_offset[round]);
-}
-
-/* Sign bitmap k: 0, 1 before each round's first window; 2, 3 between its windows. */
-inline const uint8_t *
-Signs(const Quantizer *qz, int k)
-{
-	return reinterpret_cast<const uint8_t *>(qz) + qz->signs_offset[k];
-}
-
 /*
  * In-place normalized fast Walsh-Hadamard transform of n (a power of two)
  * floats.  The first three stages run as one 8-point transform per block of 8
@@ -132,7 +118,7 @@ ApplyWindows(const Quantizer *qz, int round, float *a)
 	uint32_t d = qz->layout.padded_dim, p = qz->window;
 	Fwht(a, p);
 	if (p < d) {
-		FlipSigns(Signs(qz, 2 + round), a, d);
+		FlipSigns(QuantizerSigns(qz, 2 + round), a, d);
 		Fwht(a + d - p, p);
 	}
 }
@@ -144,7 +130,7 @@ ApplyWindowsInverse(const Quantizer *qz, int round, float *a)
 	uint32_t d = qz->layout.padded_dim, p = qz->window;
 	if (p < d) {
 		Fwht(a + d - p, p);
-		FlipSigns(Signs(qz, 2 + round), a, d);
+		FlipSigns(QuantizerSigns(qz, 2 + round), a, d);
 	}
 	Fwht(a, p);
 }
@@ -153,8 +139,8 @@ ApplyWindowsInverse(const Quantizer *qz, int round, float *a)
 void
 PermuteSign(const Quantizer *qz, int round, const float *src, float *dst)
 {
-	const uint16_t *perm = Perm(qz, round);
-	const uint8_t *signs = Signs(qz, round);
+	const uint16_t *perm = QuantizerPerm(qz, round);
+	const uint8_t *signs = QuantizerSigns(qz, round);
 	uint32_t d = qz->layout.padded_dim;
 	for (uint32_t i = 0; i < d; i++) {
 		float v = src[perm[i]];
@@ -166,122 +152,12 @@ PermuteSign(const Quantizer *qz, int round, const float *src, float *dst)
 void
 PermuteSignInverse(const Quantizer *qz, int round, const float *src, float *dst)
 {
-	const uint16_t *perm = Perm(qz, round);
-	const uint8_t *signs = Signs(qz, round);
+	const uint16_t *perm = QuantizerPerm(qz, round);
+	const uint8_t *signs = QuantizerSigns(qz, round);
 	uint32_t d = qz->layout.padded_dim;
 	for (uint32_t i = 0; i < d; i++) {
 		float v = src[i];
 		dst[perm[i]] = (signs[i >> 3] >> (i & 7)) & 1 ? -v : v;
-	}
-}
-
-/*
- * Batched rotation: kRotateLanes vectors at once, stored lane-interleaved
- * (element i of vector v at a[i * kRotateLanes + v]), so every step is a
- * vertical SIMD operation on a row of lanes: the permutation copies rows, the
- * first three Walsh-Hadamard stages need no shuffles, and the compiler emits
- * full-width vector code (GCC vector extensions: SSE2, AVX or NEON alike).
- * Each lane performs exactly the operations of the one-vector code above, in
- * the same order (and the core is built with -ffp-contract=off), so the
- * results are bit-identical to Rotate's.
- */
-typedef float Lanes __attribute__((vector_size(4 * kRotateLanes)));
-/*
- * GCC warns that passing 32-byte vectors by value changes the ABI without
- * AVX; these helpers are internal and inlined, so no ABI is involved.
- */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-inline Lanes
-LoadLanes(const float *p)
-{
-	Lanes v;
-	std::memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-inline void
-StoreLanes(float *p, Lanes v)
-{
-	std::memcpy(p, &v, sizeof(v));
-}
-
-/* Fwht on lane rows: the same operations as Fwht, per lane. */
-void
-FwhtLanes(float *a, uint32_t n)
-{
-	const uint32_t w = kRotateLanes;
-	float s = (float) (1.0 / std::sqrt((double) n));
-	uint32_t h = 1;
-	if (n >= 8) {
-		for (uint32_t i = 0; i < n; i += 8) {
-			float *x = a + (size_t) i * w;
-			Lanes x0 = LoadLanes(x), x1 = LoadLanes(x + w), x2 = LoadLanes(x + 2 * w),
-				  x3 = LoadLanes(x + 3 * w), x4 = LoadLanes(x + 4 * w), x5 = LoadLanes(x + 5 * w),
-				  x6 = LoadLanes(x + 6 * w), x7 = LoadLanes(x + 7 * w);
-			Lanes b0 = x0 + x1, b1 = x0 - x1, b2 = x2 + x3, b3 = x2 - x3;
-			Lanes b4 = x4 + x5, b5 = x4 - x5, b6 = x6 + x7, b7 = x6 - x7;
-			Lanes c0 = b0 + b2, c2 = b0 - b2, c1 = b1 + b3, c3 = b1 - b3;
-			Lanes c4 = b4 + b6, c6 = b4 - b6, c5 = b5 + b7, c7 = b5 - b7;
-			StoreLanes(x, (c0 + c4) * s);
-			StoreLanes(x + 4 * w, (c0 - c4) * s);
-			StoreLanes(x + w, (c1 + c5) * s);
-			StoreLanes(x + 5 * w, (c1 - c5) * s);
-			StoreLanes(x + 2 * w, (c2 + c6) * s);
-			StoreLanes(x + 6 * w, (c2 - c6) * s);
-			StoreLanes(x + 3 * w, (c3 + c7) * s);
-			StoreLanes(x + 7 * w, (c3 - c7) * s);
-		}
-		h = 8;
-		s = 1.0f;
-	}
-	for (; h < n; h <<= 1) {
-		for (uint32_t i = 0; i < n; i += 2 * h) {
-			float *x = a + (size_t) i * w, *y = a + (size_t) (i + h) * w;
-			for (uint32_t j = 0; j < h; j++) {
-				Lanes u = LoadLanes(x + j * w), v = LoadLanes(y + j * w);
-				StoreLanes(x + j * w, u + v);
-				StoreLanes(y + j * w, u - v);
-			}
-		}
-	}
-	if (s != 1.0f)
-		for (uint32_t i = 0; i < n; i++)
-			StoreLanes(a + (size_t) i * w, LoadLanes(a + (size_t) i * w) * s);
-}
-
-/* FlipSigns on lane rows. */
-void
-FlipSignsLanes(const uint8_t *signs, float *a, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		if ((signs[i >> 3] >> (i & 7)) & 1)
-			StoreLanes(a + (size_t) i * kRotateLanes, -LoadLanes(a + (size_t) i * kRotateLanes));
-}
-
-void
-ApplyWindowsLanes(const Quantizer *qz, int round, float *a)
-{
-	uint32_t d = qz->layout.padded_dim, p = qz->window;
-	FwhtLanes(a, p);
-	if (p < d) {
-		FlipSignsLanes(Signs(qz, 2 + round), a, d);
-		FwhtLanes(a + (size_t) (d - p) * kRotateLanes, p);
-	}
-}
-
-/* PermuteSign on lane rows: whole rows move. */
-void
-PermuteSignLanes(const Quantizer *qz, int round, const float *src, float *dst)
-{
-	const uint16_t *perm = Perm(qz, round);
-	const uint8_t *signs = Signs(qz, round);
-	uint32_t d = qz->layout.padded_dim;
-	for (uint32_t i = 0; i < d; i++) {
-		Lanes v = LoadLanes(src + (size_t) perm[i] * kRotateLanes);
-		StoreLanes(dst + (size_t) i * kRotateLanes, (signs[i >> 3] >> (i & 7)) & 1 ? -v : v);
 	}
 }
 
@@ -336,26 +212,6 @@ RotateScaled(const Quantizer *qz, const float *in, double scale, float *out, flo
 	ApplyWindows(qz, 0, tmp);
 	PermuteSign(qz, 1, tmp, out);
 	ApplyWindows(qz, 1, out);
-}
-
-/*
- * Rotates n <= kRotateLanes vectors at once: lane v of out (padded_dim rows of
- * kRotateLanes floats) gets R (in[v] * scale[v]); lanes >= n get zeros.  tmp
- * has padded_dim * kRotateLanes floats.  Bit-identical to RotateScaled.
- */
-void
-RotateScaledLanes(const Quantizer *qz, const float *const *in, const double *scale, uint32_t n,
-				  float *out, float *tmp) noexcept
-{
-	uint32_t dim = qz->layout.dim, d = qz->layout.padded_dim;
-	std::memset(out, 0, sizeof(float) * d * kRotateLanes);
-	for (uint32_t v = 0; v < n; v++)
-		for (uint32_t i = 0; i < dim; i++)
-			out[(size_t) i * kRotateLanes + v] = (float) ((double) in[v][i] * scale[v]);
-	PermuteSignLanes(qz, 0, out, tmp);
-	ApplyWindowsLanes(qz, 0, tmp);
-	PermuteSignLanes(qz, 1, tmp, out);
-	ApplyWindowsLanes(qz, 1, out);
 }
 
 /* R^T a, truncated to dim coordinates; a and tmp are clobbered. */

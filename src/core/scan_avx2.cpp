@@ -24,6 +24,7 @@
 #if defined(__AVX2__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 #define TQ_HAVE_AVX2 1
+#include "encode_lanes.h"
 #endif
 
 namespace turboquant {
@@ -121,7 +122,8 @@ Avx2Runs() noexcept
 
 } /* namespace */
 
-const KernelSet kAvx2Kernels = {"avx2", Avx2Runs, {ScanNibbleAvx2<1>, ScanNibbleAvx2<2>}};
+const KernelSet kAvx2Kernels = {
+	"avx2", Avx2Runs, {ScanNibbleAvx2<1>, ScanNibbleAvx2<2>}, EncodeLanes};
 
 #else /* !TQ_HAVE_AVX2 */
 
@@ -135,7 +137,7 @@ NotHere() noexcept
 
 } /* namespace */
 
-const KernelSet kAvx2Kernels = {"avx2", NotHere, {nullptr, nullptr}};
+const KernelSet kAvx2Kernels = {"avx2", NotHere, {nullptr, nullptr}, nullptr};
 
 #endif
 

@@ -35,6 +35,7 @@
 #endif
 #include <immintrin.h>
 #define TQ_HAVE_AVX512 1
+#include "encode_lanes.h"
 /*
  * The VBMI + VNNI kernels get those ISAs per function, not per file, so the
  * plain AVX-512BW kernels here can never pick up an instruction a BW-only CPU
@@ -142,8 +143,8 @@ ScanNibbleVnni(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *
 {
 	/* byte 4t + j <- byte 16j + t */
 	alignas(64) static const uint8_t tr_bytes[64] = {
-		0, 16, 32, 48, 1, 17, 33, 49, 2,  18, 34, 50, 3,  19, 35, 51, 4,  20, 36, 52, 5,  21,
-		37, 53, 6, 22, 38, 54, 7, 23, 39, 55, 8, 24, 40, 56, 9, 25, 41, 57, 10, 26, 42, 58,
+		0,  16, 32, 48, 1,  17, 33, 49, 2,  18, 34, 50, 3,  19, 35, 51, 4,  20, 36, 52, 5,  21,
+		37, 53, 6,  22, 38, 54, 7,  23, 39, 55, 8,  24, 40, 56, 9,  25, 41, 57, 10, 26, 42, 58,
 		11, 27, 43, 59, 12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
 	const __m512i tr = _mm512_load_si512(tr_bytes);
 	const __m512i m0f = _mm512_set1_epi8(0x0f);
@@ -155,8 +156,7 @@ ScanNibbleVnni(const uint8_t *lut, const uint8_t *chunks, uint32_t n, uint32_t *
 	uint32_t c = 0;
 	for (; c + 2 <= n; c += 2) {
 		VnniStep<P>(lut, chunks, tr, m0f, offs, ones, al0, ah0);
-		VnniStep<P>(lut + P * kLutGroupBytes, chunks + kGroupBytes, tr, m0f, offs, ones,
-					al1, ah1);
+		VnniStep<P>(lut + P * kLutGroupBytes, chunks + kGroupBytes, tr, m0f, offs, ones, al1, ah1);
 		chunks += 2 * kGroupBytes;
 		lut += 2 * P * kLutGroupBytes;
 	}
@@ -190,10 +190,10 @@ Avx512VnniRuns() noexcept
 
 } /* namespace */
 
-const KernelSet kAvx512Kernels = {"avx512", Avx512Runs,
-								  {ScanNibbleAvx512<1>, ScanNibbleAvx512<2>}};
-const KernelSet kAvx512VnniKernels = {"avx512vnni", Avx512VnniRuns,
-									  {ScanNibbleVnni<1>, ScanNibbleVnni<2>}};
+const KernelSet kAvx512Kernels = {
+	"avx512", Avx512Runs, {ScanNibbleAvx512<1>, ScanNibbleAvx512<2>}, EncodeLanes};
+const KernelSet kAvx512VnniKernels = {
+	"avx512vnni", Avx512VnniRuns, {ScanNibbleVnni<1>, ScanNibbleVnni<2>}, EncodeLanes};
 
 #else /* !TQ_HAVE_AVX512 */
 
@@ -207,8 +207,8 @@ NotHere() noexcept
 
 } /* namespace */
 
-const KernelSet kAvx512Kernels = {"avx512", NotHere, {nullptr, nullptr}};
-const KernelSet kAvx512VnniKernels = {"avx512vnni", NotHere, {nullptr, nullptr}};
+const KernelSet kAvx512Kernels = {"avx512", NotHere, {nullptr, nullptr}, nullptr};
+const KernelSet kAvx512VnniKernels = {"avx512vnni", NotHere, {nullptr, nullptr}, nullptr};
 
 #endif
 

@@ -73,6 +73,14 @@ static_assert(sizeof(LutHeader) == kLutHeaderBytes, "LutHeader must be 64 bytes"
 typedef void (*ScanKernel)(const uint8_t *lut, const uint8_t *groups, uint32_t n, uint32_t *acc);
 
 /*
+ * A batch encoder: EncodeBatch's contract (encode_lanes.h is the one source,
+ * compiled into every kernel set with its flags).  Its results equal Encode's
+ * bit for bit.
+ */
+typedef void (*EncodeKernel)(const Quantizer *qz, const float *const *x, uint32_t n, uint8_t *codes,
+							 double *norms, float *factors, float *scratch);
+
+/*
  * One kernel set per instruction set: a new ISA is one file (compiled with its
  * flags) defining one KernelSet, and one row in KernelSets() (scan_dispatch.cpp).
  * `runs` says whether this build has the kernels and this CPU executes them;
@@ -82,6 +90,7 @@ struct KernelSet {
 	const char *name;
 	bool (*runs)() noexcept;
 	ScanKernel nibble[2]; /* [planes - 1] */
+	EncodeKernel encode;
 };
 extern const KernelSet kScalarKernels;
 extern const KernelSet kAvx2Kernels;
@@ -95,20 +104,35 @@ const KernelSet *const *KernelSets() noexcept;
 /* Table planes PrepareQuery uses for a layout. */
 uint32_t LutPlanes(const Layout &l) noexcept;
 
+/* The rotation's permutation of one round (0, 1): padded_dim entries. */
+inline const uint16_t *
+QuantizerPerm(const Quantizer *qz, int round)
+{
+	return reinterpret_cast<const uint16_t *>(reinterpret_cast<const uint8_t *>(qz) +
+											  qz->perm_offset[round]);
+}
+
+/* Sign bitmap k: 0, 1 before each round's first window; 2, 3 between its windows. */
+inline const uint8_t *
+QuantizerSigns(const Quantizer *qz, int k)
+{
+	return reinterpret_cast<const uint8_t *>(qz) + qz->signs_offset[k];
+}
+
+/* Encoding internals (quantizer.cpp), shared with encode_lanes.h. */
+/* A zero (or non-finite) vector's codes, norm 0 and factor 0. */
+void EncodeZeroVector(int levels, size_t padded_dim, uint8_t *codes, double *norm,
+					  float *factor) noexcept;
+/* The correction 1 / |x_hat| from the number of coordinates at each level. */
+float FactorFromCounts(const Codebook &cb, int levels, const uint32_t count[16]) noexcept;
+
 /* Rotation internals (rotation.cpp). */
 void InitRotation(Quantizer *qz) noexcept;
 /* out[padded_dim] = R (in[dim] * scale, zero padded); tmp has padded_dim floats. */
 void RotateScaled(const Quantizer *qz, const float *in, double scale, float *out,
 				  float *tmp) noexcept;
-/* Vectors rotated together by RotateScaledLanes. */
+/* Vectors encoded together by EncodeBatch (encode_lanes.h). */
 constexpr uint32_t kRotateLanes = 8;
-/*
- * Lane v of out (padded_dim rows of kRotateLanes floats) = R (in[v] * scale[v])
- * for v < n, zeros beyond; tmp has padded_dim * kRotateLanes floats.
- * Bit-identical to RotateScaled, vector by vector.
- */
-void RotateScaledLanes(const Quantizer *qz, const float *const *in, const double *scale, uint32_t n,
-					   float *out, float *tmp) noexcept;
 /* out[dim] = first dim coordinates of R^T a; a and tmp (padded_dim each) are clobbered. */
 void RotateInverseInPlace(const Quantizer *qz, float *a, float *out, float *tmp) noexcept;
 

@@ -17,6 +17,7 @@
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #include <arm_neon.h>
 #define TQ_HAVE_NEON 1
+#include "encode_lanes.h"
 #endif
 
 namespace turboquant {
@@ -84,7 +85,8 @@ NeonRuns() noexcept
 
 } /* namespace */
 
-const KernelSet kNeonKernels = {"neon", NeonRuns, {ScanNibbleNeon<1>, ScanNibbleNeon<2>}};
+const KernelSet kNeonKernels = {
+	"neon", NeonRuns, {ScanNibbleNeon<1>, ScanNibbleNeon<2>}, EncodeLanes};
 
 #else /* !TQ_HAVE_NEON */
 
@@ -98,7 +100,7 @@ NotHere() noexcept
 
 } /* namespace */
 
-const KernelSet kNeonKernels = {"neon", NotHere, {nullptr, nullptr}};
+const KernelSet kNeonKernels = {"neon", NotHere, {nullptr, nullptr}, nullptr};
 
 #endif
 

@@ -3,8 +3,10 @@
  *
  * Every SIMD kernel must add exactly the same integers into acc.  These read
  * the layout byte by byte (scan_internal.h), so they are also endian-proof,
- * and they run on every CPU.
+ * and they run on every CPU.  The set's batch encoder is encode_lanes.h
+ * compiled with the base flags (SSE2 on x86-64).
  */
+#include "encode_lanes.h"
 #include "scan_internal.h"
 
 namespace turboquant {
@@ -43,7 +45,7 @@ ScalarRuns() noexcept
 
 } /* namespace */
 
-const KernelSet kScalarKernels = {"scalar", ScalarRuns,
-								  {ScanNibbleScalar<1>, ScanNibbleScalar<2>}};
+const KernelSet kScalarKernels = {
+	"scalar", ScalarRuns, {ScanNibbleScalar<1>, ScanNibbleScalar<2>}, EncodeLanes};
 
 } /* namespace turboquant */
