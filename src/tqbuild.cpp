@@ -46,6 +46,7 @@
 #include "tqvector.h"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -104,6 +105,7 @@ typedef struct TqBuildState
 	/* sampling */
 	float	   *sample;
 	uint32		sample_cap;
+	uint64		sample_target;	/* rows the sample needs at most (TqSampleTarget) */
 	uint32		n_sample;
 	uint64		rows_seen;
 	pg_prng_state prng;
@@ -437,7 +439,38 @@ TqAssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 /* ---- sampling and training ---------------------------------------------- */
 
-/* table_index_build_scan callback of the sampling pass: reservoir sampling. */
+/*
+ * Rows the sample needs at most.  With `lists` given: TQ_SAMPLES_PER_LIST per
+ * list.  Chosen from the table size: the lists a table of twice the rows the
+ * planner statistics (or, before any ANALYZE, the relation's size at the
+ * column's declared width) suggest would get, so the sample does not grow
+ * with maintenance_work_mem (at 1M rows of 768-d it used to copy the whole
+ * table).  A table larger than the guess still builds: training then uses
+ * fewer sample rows per list.
+ */
+static uint64
+TqSampleTarget(TqBuildState *st, Relation heap)
+{
+	double		rows = heap->rd_rel->reltuples;
+
+	if (st->lists_opt > 0)
+		return (uint64) st->lists_opt * TQ_SAMPLES_PER_LIST;
+	if (rows < 0)
+	{
+		int32		typmod = TupleDescAttr(RelationGetDescr(st->index), 0)->atttypmod;
+		double		width = typmod > 0 ? 4.0 * typmod + 40.0 : 0.0;
+		double		per_page = width > 0 ? Max(1.0, floor(BLCKSZ / width)) : MaxHeapTuplesPerPage;
+
+		rows = (double) RelationGetNumberOfBlocks(heap) * per_page;
+	}
+	return (uint64) TqAutoLists((uint64) Min(2.0 * rows + 1.0, 1e15)) * TQ_SAMPLES_PER_LIST;
+}
+
+/*
+ * table_index_build_scan callback of the sampling pass: reservoir sampling.
+ * Whether a row enters the sample is drawn before its vector is read, so the
+ * rows that do not (most of a large table) cost no detoasting or copying.
+ */
 static void
 TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				 bool tupleIsAlive, void *state)
@@ -449,6 +482,23 @@ TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (isnull[0])
 		return;
+	/* Algorithm R: row i replaces a random slot with probability cap / (i + 1) */
+	if (st->sample != NULL)
+	{
+		if (st->rows_seen < st->sample_cap)
+			slot = st->rows_seen;
+		else
+			slot = pg_prng_uint64_range(&st->prng, 0, st->rows_seen);
+		if (slot >= st->sample_cap)
+		{
+			st->rows_seen++;
+			if ((st->rows_seen & 1023) == 0)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->rows_seen);
+			return;
+		}
+	}
+	else
+		slot = 0;
 	old = MemoryContextSwitchTo(st->tmpctx);
 	vec = TqIndexDatumVector(index, values[0]);
 	if (st->dims == 0)
@@ -459,23 +509,14 @@ TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		/* the sample may use all of maintenance_work_mem: nothing else is held now */
 		uint64		cap = (uint64) maintenance_work_mem * 1024 / (sizeof(float) * st->dims);
 
-		if (st->lists_opt > 0)
-			cap = Min(cap, (uint64) st->lists_opt * TQ_SAMPLES_PER_LIST);
+		cap = Min(cap, st->sample_target);
 		cap = Min(cap, (uint64) TQ_MAX_LISTS * TQ_SAMPLES_PER_LIST);
 		st->sample_cap = (uint32) Max(cap, 1);
 		st->sample = (float *) MemoryContextAllocHuge(st->buildctx, sizeof(float) * st->dims *
 													  (size_t) st->sample_cap);
 	}
-	/* Algorithm R: row i replaces a random slot with probability cap / (i + 1) */
-	if (st->rows_seen < st->sample_cap)
-		slot = st->rows_seen;
-	else
-		slot = pg_prng_uint64_range(&st->prng, 0, st->rows_seen);
-	if (slot < st->sample_cap)
-	{
-		memcpy(st->sample + slot * st->dims, vec->x, sizeof(float) * st->dims);
-		st->n_sample = Max(st->n_sample, (uint32) slot + 1);
-	}
+	memcpy(st->sample + slot * st->dims, vec->x, sizeof(float) * st->dims);
+	st->n_sample = Max(st->n_sample, (uint32) slot + 1);
 	st->rows_seen++;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->tmpctx);
@@ -879,6 +920,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (st.lists_opt != 0)
 	{
 		TqBuildPhase(&st, TQ_PHASE_SAMPLE);
+		st.sample_target = TqSampleTarget(&st, heap);
 		table_index_build_scan(heap, index, indexInfo, true, true, TqSampleCallback, &st, NULL);
 		TqChooseLists(&st);
 	}
