@@ -524,12 +524,18 @@ TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->rows_seen);
 }
 
+/* The sample rows training uses: reservoir slots are exchangeable, so any prefix is a uniform sample. */
+static uint64
+TqTrainRows(const TqBuildState *st)
+{
+	return Min((uint64) st->n_sample, (uint64) st->n_lists * TQ_SAMPLES_PER_LIST);
+}
+
 /* Trains the centroids from the sample; returns them (n_lists x dims). */
 static float *
 TqTrain(TqBuildState *st)
 {
-	/* reservoir slots are exchangeable: any prefix is a uniform sample */
-	size_t		n = Min((size_t) st->n_sample, (size_t) st->n_lists * TQ_SAMPLES_PER_LIST);
+	size_t		n = TqTrainRows(st);
 	size_t		scratch_bytes = turboquant::KMeansScratchBytes(n, st->dims, st->n_lists);
 	float	   *centroids;
 	void	   *scratch;
@@ -581,6 +587,7 @@ TqBuildBeginSort(TqBuildState *st, int sortmem, SortCoordinate coordinate)
 #define TQ_PARALLEL_KEY_QUERY_TEXT	UINT64CONST(0xA7D0000000000003)
 #define TQ_PARALLEL_KEY_WAL_USAGE	UINT64CONST(0xA7D0000000000004)
 #define TQ_PARALLEL_KEY_BUFFER_USAGE UINT64CONST(0xA7D0000000000005)
+#define TQ_PARALLEL_KEY_TRAIN		UINT64CONST(0xA7D0000000000006)
 
 typedef struct TqParallelShared
 {
@@ -594,8 +601,35 @@ typedef struct TqParallelShared
 	int			nparticipantsdone;
 	double		reltuples;
 	uint64		indtuples;
+
+	/*
+	 * Parallel training (train_n > 0): for each Lloyd round the leader
+	 * publishes the centroids and bumps train_round; every participant claims
+	 * blocks of sample rows (train_align rows each, aligned as the core
+	 * requires) and assigns them; the leader finishes the round once all
+	 * blocks are done.  train_over: centroids written, go on to assigning.
+	 */
+	uint64		train_n;
+	uint64		train_align;
+	uint64		train_blocks;
+	turboquant::KMeansState train_state;	/* dims, k, metric and build, for KMeansAssignRows */
+	int			train_round;
+	bool		train_over;
+	uint64		train_next;		/* next block to claim in train_round */
+	uint64		train_done;		/* blocks finished in train_round */
+	ConditionVariable traincv;	/* participants wait for a round or the end */
+	ConditionVariable rounddonecv;	/* the leader waits for a round's blocks */
 	/* a ParallelTableScanDescData follows, BUFFERALIGNed */
 } TqParallelShared;
+
+/* The training area (TQ_PARALLEL_KEY_TRAIN): sample, centroids, labels, distances. */
+typedef struct TqTrainArea
+{
+	float	   *sample;			/* train_n x dims */
+	float	   *centroids;		/* k x dims */
+	uint32	   *labels;			/* train_n */
+	float	   *dist;			/* train_n */
+} TqTrainArea;
 
 #define TqParallelTableScan(shared) \
 	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(TqParallelShared))))
@@ -607,7 +641,108 @@ typedef struct TqParallelLeader
 	Snapshot	snapshot;
 	WalUsage   *walusage;
 	BufferUsage *bufferusage;
+	TqParallelShared *shared;
+	Sharedsort *sharedsort;
 } TqParallelLeader;
+
+/* Bytes of the training area for n sample rows, k lists. */
+static Size
+TqTrainAreaSize(uint64 n, uint32 k, uint32 dims)
+{
+	Size		sz = MAXALIGN(mul_size(mul_size(n, dims), sizeof(float)));
+
+	sz = add_size(sz, MAXALIGN(mul_size(mul_size(k, dims), sizeof(float))));
+	sz = add_size(sz, MAXALIGN(mul_size(n, sizeof(uint32))));
+	return add_size(sz, MAXALIGN(mul_size(n, sizeof(float))));
+}
+
+static TqTrainArea
+TqTrainAreaAt(char *base, uint64 n, uint32 k, uint32 dims)
+{
+	TqTrainArea a;
+
+	a.sample = (float *) base;
+	base += MAXALIGN(n * dims * sizeof(float));
+	a.centroids = (float *) base;
+	base += MAXALIGN((Size) k * dims * sizeof(float));
+	a.labels = (uint32 *) base;
+	base += MAXALIGN(n * sizeof(uint32));
+	a.dist = (float *) base;
+	return a;
+}
+
+/*
+ * Claims and assigns blocks of sample rows for training round `round` until
+ * none is left (or the round is over); signals the leader after the last.
+ */
+static void
+TqTrainAssignBlocks(TqParallelShared *shared, const TqTrainArea *area, int round, void *ascratch)
+{
+	for (;;)
+	{
+		uint64		b;
+		uint64		begin;
+		uint64		end;
+		bool		last;
+
+		SpinLockAcquire(&shared->mutex);
+		if (shared->train_round != round || shared->train_next >= shared->train_blocks)
+		{
+			SpinLockRelease(&shared->mutex);
+			return;
+		}
+		b = shared->train_next++;
+		SpinLockRelease(&shared->mutex);
+
+		begin = b * shared->train_align;
+		end = Min(shared->train_n, begin + shared->train_align);
+		if (!turboquant::KMeansAssignRows(area->centroids, area->sample, begin, end, area->labels,
+										  area->dist, ascratch, &shared->train_state))
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+							errmsg("turboquant: k-means assignment failed")));
+
+		SpinLockAcquire(&shared->mutex);
+		last = ++shared->train_done == shared->train_blocks;
+		SpinLockRelease(&shared->mutex);
+		if (last)
+			ConditionVariableSignal(&shared->rounddonecv);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* A worker's part of the training: every round's blocks until training is over. */
+static void
+TqTrainWorker(TqParallelShared *shared, const TqTrainArea *area)
+{
+	void	   *ascratch = NULL;
+	int			seen = 0;
+
+	for (;;)
+	{
+		int			round;
+		bool		over;
+
+		SpinLockAcquire(&shared->mutex);
+		round = shared->train_round;
+		over = shared->train_over;
+		SpinLockRelease(&shared->mutex);
+		if (over)
+			break;
+		if (round == seen)
+		{
+			ConditionVariableSleep(&shared->traincv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+			continue;
+		}
+		seen = round;
+		if (ascratch == NULL)
+			ascratch = palloc(turboquant::AssignScratchBytes(shared->train_state.dim,
+															 shared->train_state.k));
+		TqTrainAssignBlocks(shared, area, round, ascratch);
+	}
+	ConditionVariableCancelSleep();
+	if (ascratch != NULL)
+		pfree(ascratch);
+}
 
 /*
  * One participant's share: scan its blocks, assign, encode, sort its run.
@@ -667,6 +802,14 @@ tq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 	index = index_open(shared->indexrelid, indexlock);
 	tuplesort_attach_shared(sharedsort, seg);
 	InstrStartParallelQuery();
+	if (shared->train_n > 0)
+	{
+		char	   *base = (char *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_TRAIN, false);
+		TqTrainArea area = TqTrainAreaAt(base, shared->train_n, shared->meta.n_lists,
+										 shared->meta.dims);
+
+		TqTrainWorker(shared, &area);
+	}
 	TqParallelScanAndSort(shared, sharedsort, heap, index,
 						  maintenance_work_mem / shared->scantuplesortstates, false);
 	walusage = (WalUsage *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_WAL_USAGE, false);
@@ -677,25 +820,24 @@ tq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 }
 
 /*
- * Runs the assigning and encoding pass in parallel when the planner grants
- * workers: returns the parallel context (to end after the sort is read) with
- * st->sort the leader's merge of every run, ready for performsort; NULL when
- * the pass must run serially (no workers, no shared memory).
+ * Starts the parallel workers of a partitioned build when the planner grants
+ * any: they first help with the training rounds (the sample's first train_n
+ * rows go to shared memory), then scan, assign and encode.  Returns NULL when
+ * the build must run serially (no workers, no shared memory).
  */
 static ParallelContext *
-TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *indexInfo,
-				double *reltuples)
+TqParallelLaunch(TqBuildState *st, Relation heap, Relation index, IndexInfo *indexInfo,
+				 uint64 train_n)
 {
 	int			request = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
 	ParallelContext *pcxt;
 	Snapshot	snapshot;
 	Size		estshared;
 	Size		estsort;
+	Size		esttrain = 0;
 	TqParallelShared *shared;
 	Sharedsort *sharedsort;
 	int			scantuplesortstates;
-	int			nparticipants;
-	SortCoordinate coordinate;
 	TqParallelLeader *leader;
 	int			querylen = 0;
 
@@ -714,6 +856,12 @@ TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *inde
 	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
 	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
 	shm_toc_estimate_keys(&pcxt->estimator, 4);
+	if (train_n > 0)
+	{
+		esttrain = TqTrainAreaSize(train_n, st->n_lists, st->dims);
+		shm_toc_estimate_chunk(&pcxt->estimator, esttrain);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
 	if (debug_query_string)
 	{
 		querylen = strlen(debug_query_string);
@@ -738,12 +886,28 @@ TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *inde
 	shared->scantuplesortstates = scantuplesortstates;
 	shared->meta = st->meta;
 	ConditionVariableInit(&shared->workersdonecv);
+	ConditionVariableInit(&shared->traincv);
+	ConditionVariableInit(&shared->rounddonecv);
 	SpinLockInit(&shared->mutex);
 	table_parallelscan_initialize(heap, TqParallelTableScan(shared), snapshot);
 	sharedsort = (Sharedsort *) shm_toc_allocate(pcxt->toc, estsort);
 	tuplesort_initialize_shared(sharedsort, scantuplesortstates, pcxt->seg);
 	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_SHARED, shared);
 	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_TUPLESORT, sharedsort);
+	if (train_n > 0)
+	{
+		char	   *base = (char *) shm_toc_allocate(pcxt->toc, esttrain);
+		TqTrainArea area = TqTrainAreaAt(base, train_n, st->n_lists, st->dims);
+
+		/* the training rows move to shared memory; the local sample is freed */
+		memcpy(area.sample, st->sample, sizeof(float) * st->dims * train_n);
+		pfree(st->sample);
+		st->sample = NULL;
+		shared->train_n = train_n;
+		shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_TRAIN, base);
+	}
+	else
+		shared->train_over = true;
 	if (debug_query_string)
 	{
 		char	   *query = (char *) shm_toc_allocate(pcxt->toc, querylen + 1);
@@ -760,14 +924,117 @@ TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *inde
 	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_BUFFER_USAGE, leader->bufferusage);
 	leader->pcxt = pcxt;
 	leader->snapshot = snapshot;
+	leader->shared = shared;
+	leader->sharedsort = sharedsort;
+	pcxt->private_memory = leader;
 
 	LaunchParallelWorkers(pcxt);
 	WaitForParallelWorkersToAttach(pcxt);
-	nparticipants = pcxt->nworkers_launched + 1;
+	elog(DEBUG1, "turboquant build of \"%s\": %d parallel workers",
+		 RelationGetRelationName(index), pcxt->nworkers_launched);
+	return pcxt;
+}
+
+/*
+ * The training with the workers' help: the same rounds, and exactly the same
+ * centroids, as KMeansTrain (the core's round-by-round API with aligned
+ * blocks).  Returns the centroids (n_lists x dims).
+ */
+static float *
+TqParallelTrain(TqBuildState *st, ParallelContext *pcxt)
+{
+	TqParallelLeader *leader = (TqParallelLeader *) pcxt->private_memory;
+	TqParallelShared *shared = leader->shared;
+	TqTrainArea area = TqTrainAreaAt((char *) shm_toc_lookup(pcxt->toc, TQ_PARALLEL_KEY_TRAIN, false),
+									 shared->train_n, st->n_lists, st->dims);
+	size_t		n = shared->train_n;
+	size_t		scratch_bytes = turboquant::KMeansScratchBytes(n, st->dims, st->n_lists);
+	void	   *scratch;
+	void	   *ascratch;
+	float	   *centroids;
+	turboquant::KMeansState ks;
+	uint64		align = turboquant::KMeansAssignAlign(st->dims, st->n_lists);
+
+	if (scratch_bytes == 0)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("turboquant: k-means of %zu vectors into %u lists is too large",
+							   n, st->n_lists)));
+	scratch = MemoryContextAllocHuge(st->buildctx, scratch_bytes);
+	ascratch = palloc(turboquant::AssignScratchBytes(st->dims, st->n_lists));
+	if (!turboquant::KMeansStart(area.sample, n, st->dims, st->n_lists,
+								 TqGetMetricInfo(st->metric)->partition, st->seed,
+								 TQ_KMEANS_ITERATIONS, turboquant::kKMeansDefaultInit,
+								 area.centroids, scratch, &ks))
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+						errmsg("turboquant: k-means training of %u lists failed", st->n_lists)));
+	/* blocks of several alignment units: fewer claims, the same products */
+	align *= Max((uint64) 1, (uint64) 1024 / align);
+	SpinLockAcquire(&shared->mutex);
+	shared->train_state = ks;
+	shared->train_align = align;
+	shared->train_blocks = (n + align - 1) / align;
+	SpinLockRelease(&shared->mutex);
+
+	while (!ks.done)
+	{
+		int			round;
+
+		/* publish the round (the centroids are already in place) */
+		SpinLockAcquire(&shared->mutex);
+		shared->train_next = 0;
+		shared->train_done = 0;
+		round = ++shared->train_round;
+		SpinLockRelease(&shared->mutex);
+		ConditionVariableBroadcast(&shared->traincv);
+
+		TqTrainAssignBlocks(shared, &area, round, ascratch);
+		for (;;)
+		{
+			bool		done;
+
+			SpinLockAcquire(&shared->mutex);
+			done = shared->train_done == shared->train_blocks;
+			SpinLockRelease(&shared->mutex);
+			if (done)
+				break;
+			ConditionVariableSleep(&shared->rounddonecv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+		}
+		ConditionVariableCancelSleep();
+		if (!turboquant::KMeansFinishRound(area.sample, area.centroids, scratch, area.labels,
+										   area.dist, &ks))
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+							errmsg("turboquant: k-means training of %u lists failed", st->n_lists)));
+	}
+	centroids = (float *) MemoryContextAllocHuge(st->buildctx,
+												 sizeof(float) * (size_t) st->n_lists * st->dims);
+	memcpy(centroids, area.centroids, sizeof(float) * (size_t) st->n_lists * st->dims);
+	pfree(ascratch);
+	pfree(scratch);
+	return centroids;
+}
+
+/*
+ * The assigning and encoding pass with the workers (the centroid pages are
+ * written): the leader's share, then the merge of every participant's run
+ * into st->sort, ready for performsort.
+ */
+static void
+TqParallelAssign(TqBuildState *st, ParallelContext *pcxt, Relation heap, Relation index,
+				 double *reltuples)
+{
+	TqParallelLeader *leader = (TqParallelLeader *) pcxt->private_memory;
+	TqParallelShared *shared = leader->shared;
+	int			nparticipants = pcxt->nworkers_launched + 1;
+	SortCoordinate coordinate;
+
+	SpinLockAcquire(&shared->mutex);
+	shared->train_over = true;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableBroadcast(&shared->traincv);
 
 	/* the leader's share, then wait for the workers' */
-	TqParallelScanAndSort(shared, sharedsort, heap, index,
-						  maintenance_work_mem / scantuplesortstates, true);
+	TqParallelScanAndSort(shared, leader->sharedsort, heap, index,
+						  maintenance_work_mem / shared->scantuplesortstates, true);
 	for (;;)
 	{
 		SpinLockAcquire(&shared->mutex);
@@ -787,12 +1054,8 @@ TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *inde
 	coordinate = (SortCoordinate) palloc0(sizeof(SortCoordinateData));
 	coordinate->isWorker = false;
 	coordinate->nParticipants = nparticipants;
-	coordinate->sharedsort = sharedsort;
+	coordinate->sharedsort = leader->sharedsort;
 	TqBuildBeginSort(st, maintenance_work_mem, coordinate);
-	pcxt->private_memory = leader;
-	elog(DEBUG1, "turboquant build of \"%s\": %d parallel workers",
-		 RelationGetRelationName(index), pcxt->nworkers_launched);
-	return pcxt;
 }
 
 /* Ends the parallel part once the leader has read the merged sort. */
@@ -931,10 +1194,16 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	{
 		float	   *centroids;
 
+		/* the workers join the training rounds, then the assigning pass */
+		st.meta = map;			/* what TqBuildSetDims sets later; the workers need it now */
+		pcxt = TqParallelLaunch(&st, heap, index, indexInfo, TqTrainRows(&st));
 		TqBuildPhase(&st, TQ_PHASE_TRAIN);
-		centroids = TqTrain(&st);
-		pfree(st.sample);
-		st.sample = NULL;
+		centroids = pcxt != NULL ? TqParallelTrain(&st, pcxt) : TqTrain(&st);
+		if (st.sample)
+		{
+			pfree(st.sample);
+			st.sample = NULL;
+		}
 		TqWriteCentroids(&st, &map, centroids);
 		pfree(centroids);
 	}
@@ -954,9 +1223,9 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (st.dims > 0)
 		TqBuildSetDims(&st, st.dims);
 	TqBuildPhase(&st, TQ_PHASE_ASSIGN);
-	if (st.n_lists > 1)
-		pcxt = TqParallelBegin(&st, heap, index, indexInfo, &reltuples);
-	if (pcxt == NULL)
+	if (pcxt != NULL)
+		TqParallelAssign(&st, pcxt, heap, index, &reltuples);
+	else
 	{
 		if (st.n_lists > 1)
 			TqBuildBeginSort(&st, maintenance_work_mem, NULL);
