@@ -315,40 +315,69 @@ def _family(doc, r):
     return r["engine"]
 
 
-def scaling_points(docs, threshold=0.95, k=10):
-    """{family: [(N, best QPS at recall@k >= threshold)]} over several result documents."""
+def scaling_runs(docs, threshold=0.95, k=10, with_exact=False):
+    """{family: [(N, best QPS at recall@k >= threshold, run)]}, one entry per result document (so
+    two runs at the same N give two points); run is the document's index in docs."""
     pts = {}
-    for doc in docs:
+    for j, doc in enumerate(docs):
         n = doc["dataset"]["n"]
         best = {}
         for r in doc["results"]:
-            if r["k"] != k or r["clients"] != 1 or r["engine"] == "exact" or r.get("drift") == "after":
+            if r["k"] != k or r["clients"] != 1 or r.get("drift") == "after":
+                continue
+            if r["engine"] == "exact" and not with_exact:
                 continue
             if r["recall"] >= threshold:
-                f = _family(doc, r)
+                f = "exact (seq scan)" if r["engine"] == "exact" else _family(doc, r)
                 best[f] = max(best.get(f, 0.0), r["qps"])
         for f, q in best.items():
-            pts.setdefault(f, []).append((n, q))
+            pts.setdefault(f, []).append((n, q, j))
     return {f: sorted(v) for f, v in pts.items()}
 
 
-def scaling_chart(docs, path, threshold=0.95, k=10):
-    """QPS at recall@k >= threshold against N (log-log), one curve per engine; returns the path."""
-    pts = scaling_points(docs, threshold, k)
-    colors = dict(ENGINE_COLORS, **{"turboquant lists": "tab:blue", "turboquant flat": "tab:cyan"})
-    fig, ax = plt.subplots(figsize=(7, 5))
-    for f, v in sorted(pts.items()):
-        ax.plot([p[0] for p in v], [p[1] for p in v], marker="o", label=f, color=colors.get(f))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("rows (N)")
-    ax.set_ylabel(f"best QPS at recall@{k} >= {threshold} (1 client)")
+def scaling_points(docs, threshold=0.95, k=10, with_exact=False):
+    """{family: [(N, best QPS at recall@k >= threshold)]} over several result documents; where
+    several runs share one N, the best of them (each run's points: scaling_runs)."""
+    out = {}
+    for f, v in scaling_runs(docs, threshold, k, with_exact).items():
+        best = {}
+        for n, q, _ in v:
+            best[n] = max(best.get(n, 0.0), q)
+        out[f] = sorted(best.items())
+    return out
+
+
+def scaling_chart(docs, path, threshold=0.95, k=10, with_exact=True):
+    """QPS at recall@k >= threshold against N (log-log), one curve per engine through the best run
+    at each N (every run a marker); threshold may be a list: one panel per level. Exact search
+    (recall 1 at any level) is drawn dashed as the linear reference. Returns the path."""
     import re
 
+    levels = list(threshold) if isinstance(threshold, (list, tuple)) else [threshold]
+    colors = dict(ENGINE_COLORS, **{"turboquant lists": "tab:blue", "turboquant flat": "tab:cyan",
+                                    "exact (seq scan)": "gray"})
+    fig, axes = plt.subplots(1, len(levels), figsize=(6.2 * len(levels), 5), squeeze=False)
     names = sorted({re.sub(r"-\d+x(\d+)$", r" x \1", d["dataset"]["name"]) for d in docs})
-    ax.set_title(f"QPS at recall@{k} >= {threshold} vs N ({', '.join(names)})", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    for ax, t in zip(axes[0], levels):
+        runs = scaling_runs(docs, t, k, with_exact)
+        best = scaling_points(docs, t, k, with_exact)
+        for f, v in sorted(best.items()):
+            style = dict(linestyle="--", linewidth=1) if f.startswith("exact") else {}
+            ax.plot([p[0] for p in v], [p[1] for p in v], marker="o", label=f, color=colors.get(f), **style)
+            for n, q in v:
+                ax.annotate(f"{q:.0f}" if q >= 10 else f"{q:.1f}", (n, q), textcoords="offset points",
+                            xytext=(4, 4), fontsize=7, color=colors.get(f))
+            extra = [(n, q) for n, q, _ in runs[f] if (n, q) not in v]
+            if extra:   # other runs at the same N: hollow markers
+                ax.plot([p[0] for p in extra], [p[1] for p in extra], linestyle="none", marker="o",
+                        markerfacecolor="none", color=colors.get(f))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("rows (N)")
+        ax.set_ylabel(f"best QPS at recall@{k} >= {t} (1 client)")
+        ax.set_title(f"QPS at recall@{k} >= {t} vs N ({', '.join(names)})", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -459,7 +488,8 @@ def combine(docs, thresholds=(0.95, 0.99)):
 
 def main(argv=None):
     """report.py RESULT.json [--charts] [--performance [KERNEL.json]]: Markdown to stdout.
-    report.py --scaling OUT.png RESULT.json...  [--threshold 0.95]: the QPS-at-recall vs N chart.
+    report.py --scaling OUT.png RESULT.json...  [--threshold 0.95[,0.99]]: the QPS-at-recall vs N chart
+        (one panel per level; runs at the same N: the line goes through the best, the others hollow).
     report.py --combine OUT.json RESULT.json...: one document (and summary) from runs on the same data."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--combine":
@@ -468,15 +498,18 @@ def main(argv=None):
         print(summary_text(doc["summary"]))
         return
     if argv and argv[0] == "--scaling":
-        t = 0.95
+        levels = [0.95]
         if "--threshold" in argv:
             i = argv.index("--threshold")
-            t = float(argv[i + 1])
+            levels = [float(x) for x in argv[i + 1].split(",")]
             argv = argv[:i] + argv[i + 2:]
-        docs = [json.loads(Path(p).read_text()) for p in argv[2:]]
-        print(scaling_chart(docs, argv[1], t))
-        for f, v in sorted(scaling_points(docs, t).items()):
-            print(f"{f}: " + ", ".join(f"N={n}: {q:.0f} QPS" for n, q in v))
+        paths = argv[2:]
+        docs = [json.loads(Path(p).read_text()) for p in paths]
+        print(scaling_chart(docs, argv[1], levels if len(levels) > 1 else levels[0]))
+        for t in levels:
+            print(f"recall@10 >= {t}:")
+            for f, v in sorted(scaling_runs(docs, t, with_exact=True).items()):
+                print(f"  {f}: " + ", ".join(f"N={n}: {q:.1f} QPS ({Path(paths[j]).name})" for n, q, j in v))
         return
     doc = json.loads(Path(argv[0]).read_text())
     if "--performance" in argv:

@@ -304,6 +304,8 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
+    import logging   # gensim reports training progress (words/s, % of each epoch) at INFO
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     args.sources = [s.strip() for s in args.sources.split(",") if s.strip()]
     for s in args.sources:
         if s not in SOURCES:

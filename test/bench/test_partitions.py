@@ -142,6 +142,16 @@ def test_scaling_chart(tmp_path):
         paths[-1].write_text(json.dumps(d))
     report.main(["--scaling", str(tmp_path / "s2.png"), *map(str, paths), "--threshold", "0.99"])
     assert (tmp_path / "s2.png").exists()
+    # Two runs at one N: the line takes the best of them, each run keeps its own point.
+    docs.append(_doc(10000, tq_qps=(120, 30), h_qps=(20, 25)))
+    assert report.scaling_points(docs, 0.95)["turboquant lists"] == [(1000, 100), (10000, 120)]
+    assert report.scaling_points(docs, 0.99)["pgvector-hnsw"] == [(1000, 20), (10000, 25)]
+    assert report.scaling_runs(docs, 0.95)["pgvector-hnsw"] == [(1000, 40, 0), (10000, 25, 2), (10000, 30, 1)]
+    assert report.scaling_points(docs, 0.95, with_exact=True)["exact (seq scan)"] == [(1000, 5), (10000, 5)]
+    paths.append(tmp_path / "r2.json")
+    paths[-1].write_text(json.dumps(docs[-1]))
+    report.main(["--scaling", str(tmp_path / "s3.png"), *map(str, paths), "--threshold", "0.95,0.99"])
+    assert (tmp_path / "s3.png").stat().st_size > (tmp_path / "s2.png").stat().st_size
 
 
 # ---- against a server -------------------------------------------------------------------
