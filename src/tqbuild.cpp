@@ -4,10 +4,12 @@
  * A partitioned build runs in four phases, reported in
  * pg_stat_progress_create_index:
  *
- *   sampling     one pass over the table draws a uniform reservoir sample
- *                of vectors (memory bounded by maintenance_work_mem) and
- *                counts the rows, which choose the number of lists when the
- *                user did not;
+ *   sampling     draws a uniform reservoir sample of vectors (at most what
+ *                training uses, memory bounded by maintenance_work_mem) and
+ *                counts or estimates the rows, which choose the number of
+ *                lists when the user did not: a block sample (as ANALYZE)
+ *                when the table has more blocks than the sample needs rows,
+ *                else one pass (TqSample);
  *   training     k-means on (a prefix of) the sample, in the core (Eigen,
  *                deterministic from the index's seed, spherical for
  *                cosine); the centroids go to their pages at once;
@@ -60,7 +62,9 @@ extern "C" {
 #include "executor/instrument.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
+#include "storage/bufmgr.h"
 #include "storage/condition_variable.h"
+#include "storage/procarray.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
@@ -69,6 +73,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/sampling.h"
 #include "utils/tuplesort.h"
 }
 
@@ -107,7 +112,8 @@ typedef struct TqBuildState
 	uint32		sample_cap;
 	uint64		sample_target;	/* rows the sample needs at most (TqSampleTarget) */
 	uint32		n_sample;
-	uint64		rows_seen;
+	uint64		rows_seen;		/* rows the sampling pass saw */
+	double		rows_estimate;	/* rows of the table (exact after a full pass) */
 	pg_prng_state prng;
 
 	/* assigning and encoding */
@@ -522,6 +528,66 @@ TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContextReset(st->tmpctx);
 	if ((st->rows_seen & 1023) == 0)
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->rows_seen);
+}
+
+/*
+ * The sampling pass.  A table with more blocks than the sample needs rows is
+ * read block-sampled (Knuth's Algorithm S over the blocks, as ANALYZE does:
+ * up to one block per sample row, every live row of a chosen block offered to
+ * the reservoir), so a large table is not read twice; the rows are then
+ * estimated from the rows per sampled block.  Smaller tables, and indexes on
+ * an expression or with a WHERE clause (which need the executor to compute
+ * what is indexed), take a full pass.  Deterministic from the seed.
+ */
+static void
+TqSample(TqBuildState *st, Relation heap, IndexInfo *indexInfo)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(heap);
+	AttrNumber	attnum = indexInfo->ii_IndexAttrNumbers[0];
+	uint64		target = Min(st->sample_target, (uint64) TQ_MAX_LISTS * TQ_SAMPLES_PER_LIST);
+	BlockSamplerData bs;
+	BufferAccessStrategy strategy;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	TransactionId oldest_xmin;
+	double		liverows = 0;
+	double		deadrows = 0;
+	BlockNumber sampled = 0;
+
+	if (attnum == 0 || indexInfo->ii_Predicate != NIL || (uint64) nblocks <= target)
+	{
+		table_index_build_scan(heap, st->index, indexInfo, true, true, TqSampleCallback, st, NULL);
+		st->rows_estimate = (double) st->rows_seen;
+		return;
+	}
+	BlockSampler_Init(&bs, nblocks, (int) Min(target, (uint64) INT_MAX), (uint32) st->seed);
+	strategy = GetAccessStrategy(BAS_BULKREAD);
+	oldest_xmin = GetOldestNonRemovableTransactionId(heap);
+	scan = table_beginscan_analyze(heap);
+	slot = table_slot_create(heap, NULL);
+	while (BlockSampler_HasMore(&bs))
+	{
+		BlockNumber blk = BlockSampler_Next(&bs);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!table_scan_analyze_next_block(scan, blk, strategy))
+			continue;
+		sampled++;
+		while (table_scan_analyze_next_tuple(scan, oldest_xmin, &liverows, &deadrows, slot))
+		{
+			bool		isnull;
+			Datum		value = slot_getattr(slot, attnum, &isnull);
+
+			TqSampleCallback(st->index, &slot->tts_tid, &value, &isnull, true, st);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	FreeAccessStrategy(strategy);
+	/* live rows per sampled block, over the whole table (ANALYZE's estimate) */
+	st->rows_estimate = sampled > 0 ? floor(liverows / sampled * nblocks + 0.5) : 0;
+	elog(DEBUG1, "turboquant build of \"%s\": sampled %u of %u blocks, %.0f live rows, about %.0f rows",
+		 RelationGetRelationName(st->index), sampled, nblocks, liverows, st->rows_estimate);
 }
 
 /* The sample rows training uses: reservoir slots are exchangeable, so any prefix is a uniform sample. */
@@ -1146,7 +1212,8 @@ TqBuildInit(TqBuildState *st, Relation index)
 static void
 TqChooseLists(TqBuildState *st)
 {
-	uint32		want = st->lists_opt > 0 ? (uint32) st->lists_opt : TqAutoLists(st->rows_seen);
+	uint32		want = st->lists_opt > 0 ? (uint32) st->lists_opt :
+		TqAutoLists((uint64) Max(st->rows_estimate, 0.0));
 
 	/* more lists than sampled vectors would leave lists empty by construction */
 	st->n_lists = Max(1, Min(want, st->n_sample));
@@ -1184,7 +1251,7 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	{
 		TqBuildPhase(&st, TQ_PHASE_SAMPLE);
 		st.sample_target = TqSampleTarget(&st, heap);
-		table_index_build_scan(heap, index, indexInfo, true, true, TqSampleCallback, &st, NULL);
+		TqSample(&st, heap, indexInfo);
 		TqChooseLists(&st);
 	}
 

@@ -83,5 +83,28 @@ foreach my $case (['tqvector_l2_ops', '<->'], ['tqvector_cosine_ops', '<=>'])
 	$node->safe_psql('postgres', 'DROP INDEX t_idx');
 }
 
+# A table with more blocks than the sample needs rows is block-sampled (as
+# ANALYZE samples): lists = 10 wants 640 sample rows, the table has more
+# blocks than that.  The build must say so, be deterministic (the same pages
+# twice) and pass the verifier.
+{
+	my $build = 'CREATE INDEX t_idx ON t USING turboquant (v tqvector_l2_ops) WITH (lists = 10)';
+	my $log_offset = -s $node->logfile;
+	$node->safe_psql('postgres', "SET max_parallel_maintenance_workers = 0; $build");
+	my $log = slurp_file($node->logfile, $log_offset);
+	like($log, qr/turboquant build of "t_idx": sampled \d+ of \d+ blocks, \d+ live rows, about \d+ rows/,
+		'a large table is block-sampled');
+	my $first = index_pages();
+	is($node->safe_psql('postgres', "SELECT tq_index_check('t_idx', verify_codes => true)"),
+		'30000', 'the block-sampled build passes tq_index_check');
+	is($node->safe_psql('postgres', "SELECT lists, min_list_rows > 0 FROM tq_index_stats('t_idx')"),
+		'10|t', 'ten lists, none empty');
+	$node->safe_psql('postgres', "DROP INDEX t_idx; SET max_parallel_maintenance_workers = 0; $build");
+	my $second = index_pages();
+	my $same = grep { $first->[$_] eq $second->[$_] } 0 .. $#$first;
+	is($same, scalar @$first, 'block sampling is deterministic: the same pages again');
+	$node->safe_psql('postgres', 'DROP INDEX t_idx');
+}
+
 $node->stop;
 done_testing();
