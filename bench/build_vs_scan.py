@@ -22,7 +22,6 @@ the PostgreSQL that pg_config names.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -116,18 +115,7 @@ def main(argv=None):
     p.add_argument("--simd", default=None, help="force a kernel set (e.g. avx2)")
     p.add_argument("--out-dir", default=str(HERE / "results"))
     args = p.parse_args(argv)
-    if args.dsn is None:
-        with pg.TempCluster({"shared_buffers": "'1GB'", "maintenance_work_mem": "'1GB'"}) as cluster:
-            rows = run(args, cluster.dsn)
-    else:
-        rows = run(args, args.dsn)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"build-vs-scan-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"hardware": envinfo.hardware_line(), "args": vars(args), "rows": rows},
-                               indent=1) + "\n")
-    print(f"\nresults: {path}")
-    return path
+    return pg.run_and_save(run, args, {"shared_buffers": "'1GB'", "maintenance_work_mem": "'1GB'"}, args.out_dir, "build-vs-scan")
 
 
 if __name__ == "__main__":
