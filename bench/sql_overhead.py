@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import os
 import re
 import statistics
@@ -214,18 +213,7 @@ def main(argv=None):
     p.add_argument("--lib", default=str(HERE / "libtqcore.so"))
     p.add_argument("--out-dir", default=str(HERE / "results"))
     args = p.parse_args(argv)
-    if args.dsn is None:
-        with pg.TempCluster({"shared_buffers": "'512MB'"}) as cluster:
-            rows = run(args, cluster.dsn)
-    else:
-        rows = run(args, args.dsn)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"sql-overhead-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"hardware": envinfo.hardware_line(), "args": vars(args), "rows": rows},
-                               indent=1) + "\n")
-    print(f"\nresults: {path}")
-    return path
+    return pg.run_and_save(run, args, {"shared_buffers": "'512MB'"}, args.out_dir, "sql-overhead")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@
  * A partitioned build runs in four phases, reported in
  * pg_stat_progress_create_index:
  *
- *   sampling     one pass over the table draws a uniform reservoir sample
- *                of vectors (memory bounded by maintenance_work_mem) and
- *                counts the rows, which choose the number of lists when the
- *                user did not;
+ *   sampling     draws a uniform reservoir sample of vectors (at most what
+ *                training uses, memory bounded by maintenance_work_mem) and
+ *                counts or estimates the rows, which choose the number of
+ *                lists when the user did not: a block sample (as ANALYZE)
+ *                when the table has more blocks than the sample needs rows,
+ *                else one pass (TqSample);
  *   training     k-means on (a prefix of) the sample, in the core (Eigen,
  *                deterministic from the index's seed, spherical for
  *                cosine); the centroids go to their pages at once;
@@ -46,6 +48,7 @@
 #include "tqvector.h"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -59,7 +62,9 @@ extern "C" {
 #include "executor/instrument.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
+#include "storage/bufmgr.h"
 #include "storage/condition_variable.h"
+#include "storage/procarray.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
@@ -68,6 +73,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/sampling.h"
 #include "utils/tuplesort.h"
 }
 
@@ -104,8 +110,10 @@ typedef struct TqBuildState
 	/* sampling */
 	float	   *sample;
 	uint32		sample_cap;
+	uint64		sample_target;	/* rows the sample needs at most (TqSampleTarget) */
 	uint32		n_sample;
-	uint64		rows_seen;
+	uint64		rows_seen;		/* rows the sampling pass saw */
+	double		rows_estimate;	/* rows of the table (exact after a full pass) */
 	pg_prng_state prng;
 
 	/* assigning and encoding */
@@ -437,7 +445,38 @@ TqAssignCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 /* ---- sampling and training ---------------------------------------------- */
 
-/* table_index_build_scan callback of the sampling pass: reservoir sampling. */
+/*
+ * Rows the sample needs at most.  With `lists` given: TQ_SAMPLES_PER_LIST per
+ * list.  Chosen from the table size: the lists a table of twice the rows the
+ * planner statistics (or, before any ANALYZE, the relation's size at the
+ * column's declared width) suggest would get, so the sample does not grow
+ * with maintenance_work_mem (at 1M rows of 768-d it used to copy the whole
+ * table).  A table larger than the guess still builds: training then uses
+ * fewer sample rows per list.
+ */
+static uint64
+TqSampleTarget(TqBuildState *st, Relation heap)
+{
+	double		rows = heap->rd_rel->reltuples;
+
+	if (st->lists_opt > 0)
+		return (uint64) st->lists_opt * TQ_SAMPLES_PER_LIST;
+	if (rows < 0)
+	{
+		int32		typmod = TupleDescAttr(RelationGetDescr(st->index), 0)->atttypmod;
+		double		width = typmod > 0 ? 4.0 * typmod + 40.0 : 0.0;
+		double		per_page = width > 0 ? Max(1.0, floor(BLCKSZ / width)) : MaxHeapTuplesPerPage;
+
+		rows = (double) RelationGetNumberOfBlocks(heap) * per_page;
+	}
+	return (uint64) TqAutoLists((uint64) Min(2.0 * rows + 1.0, 1e15)) * TQ_SAMPLES_PER_LIST;
+}
+
+/*
+ * table_index_build_scan callback of the sampling pass: reservoir sampling.
+ * Whether a row enters the sample is drawn before its vector is read, so the
+ * rows that do not (most of a large table) cost no detoasting or copying.
+ */
 static void
 TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				 bool tupleIsAlive, void *state)
@@ -449,6 +488,23 @@ TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 	if (isnull[0])
 		return;
+	/* Algorithm R: row i replaces a random slot with probability cap / (i + 1) */
+	if (st->sample != NULL)
+	{
+		if (st->rows_seen < st->sample_cap)
+			slot = st->rows_seen;
+		else
+			slot = pg_prng_uint64_range(&st->prng, 0, st->rows_seen);
+		if (slot >= st->sample_cap)
+		{
+			st->rows_seen++;
+			if ((st->rows_seen & 1023) == 0)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->rows_seen);
+			return;
+		}
+	}
+	else
+		slot = 0;
 	old = MemoryContextSwitchTo(st->tmpctx);
 	vec = TqIndexDatumVector(index, values[0]);
 	if (st->dims == 0)
@@ -459,23 +515,14 @@ TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		/* the sample may use all of maintenance_work_mem: nothing else is held now */
 		uint64		cap = (uint64) maintenance_work_mem * 1024 / (sizeof(float) * st->dims);
 
-		if (st->lists_opt > 0)
-			cap = Min(cap, (uint64) st->lists_opt * TQ_SAMPLES_PER_LIST);
+		cap = Min(cap, st->sample_target);
 		cap = Min(cap, (uint64) TQ_MAX_LISTS * TQ_SAMPLES_PER_LIST);
 		st->sample_cap = (uint32) Max(cap, 1);
 		st->sample = (float *) MemoryContextAllocHuge(st->buildctx, sizeof(float) * st->dims *
 													  (size_t) st->sample_cap);
 	}
-	/* Algorithm R: row i replaces a random slot with probability cap / (i + 1) */
-	if (st->rows_seen < st->sample_cap)
-		slot = st->rows_seen;
-	else
-		slot = pg_prng_uint64_range(&st->prng, 0, st->rows_seen);
-	if (slot < st->sample_cap)
-	{
-		memcpy(st->sample + slot * st->dims, vec->x, sizeof(float) * st->dims);
-		st->n_sample = Max(st->n_sample, (uint32) slot + 1);
-	}
+	memcpy(st->sample + slot * st->dims, vec->x, sizeof(float) * st->dims);
+	st->n_sample = Max(st->n_sample, (uint32) slot + 1);
 	st->rows_seen++;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->tmpctx);
@@ -483,12 +530,78 @@ TqSampleCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->rows_seen);
 }
 
+/*
+ * The sampling pass.  A table with more blocks than the sample needs rows is
+ * read block-sampled (Knuth's Algorithm S over the blocks, as ANALYZE does:
+ * up to one block per sample row, every live row of a chosen block offered to
+ * the reservoir), so a large table is not read twice; the rows are then
+ * estimated from the rows per sampled block.  Smaller tables, and indexes on
+ * an expression or with a WHERE clause (which need the executor to compute
+ * what is indexed), take a full pass.  Deterministic from the seed.
+ */
+static void
+TqSample(TqBuildState *st, Relation heap, IndexInfo *indexInfo)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(heap);
+	AttrNumber	attnum = indexInfo->ii_IndexAttrNumbers[0];
+	uint64		target = Min(st->sample_target, (uint64) TQ_MAX_LISTS * TQ_SAMPLES_PER_LIST);
+	BlockSamplerData bs;
+	BufferAccessStrategy strategy;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	TransactionId oldest_xmin;
+	double		liverows = 0;
+	double		deadrows = 0;
+	BlockNumber sampled = 0;
+
+	if (attnum == 0 || indexInfo->ii_Predicate != NIL || (uint64) nblocks <= target)
+	{
+		table_index_build_scan(heap, st->index, indexInfo, true, true, TqSampleCallback, st, NULL);
+		st->rows_estimate = (double) st->rows_seen;
+		return;
+	}
+	BlockSampler_Init(&bs, nblocks, (int) Min(target, (uint64) INT_MAX), (uint32) st->seed);
+	strategy = GetAccessStrategy(BAS_BULKREAD);
+	oldest_xmin = GetOldestNonRemovableTransactionId(heap);
+	scan = table_beginscan_analyze(heap);
+	slot = table_slot_create(heap, NULL);
+	while (BlockSampler_HasMore(&bs))
+	{
+		BlockNumber blk = BlockSampler_Next(&bs);
+
+		CHECK_FOR_INTERRUPTS();
+		if (!table_scan_analyze_next_block(scan, blk, strategy))
+			continue;
+		sampled++;
+		while (table_scan_analyze_next_tuple(scan, oldest_xmin, &liverows, &deadrows, slot))
+		{
+			bool		isnull;
+			Datum		value = slot_getattr(slot, attnum, &isnull);
+
+			TqSampleCallback(st->index, &slot->tts_tid, &value, &isnull, true, st);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	FreeAccessStrategy(strategy);
+	/* live rows per sampled block, over the whole table (ANALYZE's estimate) */
+	st->rows_estimate = sampled > 0 ? floor(liverows / sampled * nblocks + 0.5) : 0;
+	elog(DEBUG1, "turboquant build of \"%s\": sampled %u of %u blocks, %.0f live rows, about %.0f rows",
+		 RelationGetRelationName(st->index), sampled, nblocks, liverows, st->rows_estimate);
+}
+
+/* The sample rows training uses: reservoir slots are exchangeable, so any prefix is a uniform sample. */
+static uint64
+TqTrainRows(const TqBuildState *st)
+{
+	return Min((uint64) st->n_sample, (uint64) st->n_lists * TQ_SAMPLES_PER_LIST);
+}
+
 /* Trains the centroids from the sample; returns them (n_lists x dims). */
 static float *
 TqTrain(TqBuildState *st)
 {
-	/* reservoir slots are exchangeable: any prefix is a uniform sample */
-	size_t		n = Min((size_t) st->n_sample, (size_t) st->n_lists * TQ_SAMPLES_PER_LIST);
+	size_t		n = TqTrainRows(st);
 	size_t		scratch_bytes = turboquant::KMeansScratchBytes(n, st->dims, st->n_lists);
 	float	   *centroids;
 	void	   *scratch;
@@ -540,6 +653,7 @@ TqBuildBeginSort(TqBuildState *st, int sortmem, SortCoordinate coordinate)
 #define TQ_PARALLEL_KEY_QUERY_TEXT	UINT64CONST(0xA7D0000000000003)
 #define TQ_PARALLEL_KEY_WAL_USAGE	UINT64CONST(0xA7D0000000000004)
 #define TQ_PARALLEL_KEY_BUFFER_USAGE UINT64CONST(0xA7D0000000000005)
+#define TQ_PARALLEL_KEY_TRAIN		UINT64CONST(0xA7D0000000000006)
 
 typedef struct TqParallelShared
 {
@@ -553,8 +667,35 @@ typedef struct TqParallelShared
 	int			nparticipantsdone;
 	double		reltuples;
 	uint64		indtuples;
+
+	/*
+	 * Parallel training (train_n > 0): for each Lloyd round the leader
+	 * publishes the centroids and bumps train_round; every participant claims
+	 * blocks of sample rows (train_align rows each, aligned as the core
+	 * requires) and assigns them; the leader finishes the round once all
+	 * blocks are done.  train_over: centroids written, go on to assigning.
+	 */
+	uint64		train_n;
+	uint64		train_align;
+	uint64		train_blocks;
+	turboquant::KMeansState train_state;	/* dims, k, metric and build, for KMeansAssignRows */
+	int			train_round;
+	bool		train_over;
+	uint64		train_next;		/* next block to claim in train_round */
+	uint64		train_done;		/* blocks finished in train_round */
+	ConditionVariable traincv;	/* participants wait for a round or the end */
+	ConditionVariable rounddonecv;	/* the leader waits for a round's blocks */
 	/* a ParallelTableScanDescData follows, BUFFERALIGNed */
 } TqParallelShared;
+
+/* The training area (TQ_PARALLEL_KEY_TRAIN): sample, centroids, labels, distances. */
+typedef struct TqTrainArea
+{
+	float	   *sample;			/* train_n x dims */
+	float	   *centroids;		/* k x dims */
+	uint32	   *labels;			/* train_n */
+	float	   *dist;			/* train_n */
+} TqTrainArea;
 
 #define TqParallelTableScan(shared) \
 	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(TqParallelShared))))
@@ -566,7 +707,108 @@ typedef struct TqParallelLeader
 	Snapshot	snapshot;
 	WalUsage   *walusage;
 	BufferUsage *bufferusage;
+	TqParallelShared *shared;
+	Sharedsort *sharedsort;
 } TqParallelLeader;
+
+/* Bytes of the training area for n sample rows, k lists. */
+static Size
+TqTrainAreaSize(uint64 n, uint32 k, uint32 dims)
+{
+	Size		sz = MAXALIGN(mul_size(mul_size(n, dims), sizeof(float)));
+
+	sz = add_size(sz, MAXALIGN(mul_size(mul_size(k, dims), sizeof(float))));
+	sz = add_size(sz, MAXALIGN(mul_size(n, sizeof(uint32))));
+	return add_size(sz, MAXALIGN(mul_size(n, sizeof(float))));
+}
+
+static TqTrainArea
+TqTrainAreaAt(char *base, uint64 n, uint32 k, uint32 dims)
+{
+	TqTrainArea a;
+
+	a.sample = (float *) base;
+	base += MAXALIGN(n * dims * sizeof(float));
+	a.centroids = (float *) base;
+	base += MAXALIGN((Size) k * dims * sizeof(float));
+	a.labels = (uint32 *) base;
+	base += MAXALIGN(n * sizeof(uint32));
+	a.dist = (float *) base;
+	return a;
+}
+
+/*
+ * Claims and assigns blocks of sample rows for training round `round` until
+ * none is left (or the round is over); signals the leader after the last.
+ */
+static void
+TqTrainAssignBlocks(TqParallelShared *shared, const TqTrainArea *area, int round, void *ascratch)
+{
+	for (;;)
+	{
+		uint64		b;
+		uint64		begin;
+		uint64		end;
+		bool		last;
+
+		SpinLockAcquire(&shared->mutex);
+		if (shared->train_round != round || shared->train_next >= shared->train_blocks)
+		{
+			SpinLockRelease(&shared->mutex);
+			return;
+		}
+		b = shared->train_next++;
+		SpinLockRelease(&shared->mutex);
+
+		begin = b * shared->train_align;
+		end = Min(shared->train_n, begin + shared->train_align);
+		if (!turboquant::KMeansAssignRows(area->centroids, area->sample, begin, end, area->labels,
+										  area->dist, ascratch, &shared->train_state))
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+							errmsg("turboquant: k-means assignment failed")));
+
+		SpinLockAcquire(&shared->mutex);
+		last = ++shared->train_done == shared->train_blocks;
+		SpinLockRelease(&shared->mutex);
+		if (last)
+			ConditionVariableSignal(&shared->rounddonecv);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* A worker's part of the training: every round's blocks until training is over. */
+static void
+TqTrainWorker(TqParallelShared *shared, const TqTrainArea *area)
+{
+	void	   *ascratch = NULL;
+	int			seen = 0;
+
+	for (;;)
+	{
+		int			round;
+		bool		over;
+
+		SpinLockAcquire(&shared->mutex);
+		round = shared->train_round;
+		over = shared->train_over;
+		SpinLockRelease(&shared->mutex);
+		if (over)
+			break;
+		if (round == seen)
+		{
+			ConditionVariableSleep(&shared->traincv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+			continue;
+		}
+		seen = round;
+		if (ascratch == NULL)
+			ascratch = palloc(turboquant::AssignScratchBytes(shared->train_state.dim,
+															 shared->train_state.k));
+		TqTrainAssignBlocks(shared, area, round, ascratch);
+	}
+	ConditionVariableCancelSleep();
+	if (ascratch != NULL)
+		pfree(ascratch);
+}
 
 /*
  * One participant's share: scan its blocks, assign, encode, sort its run.
@@ -626,6 +868,14 @@ tq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 	index = index_open(shared->indexrelid, indexlock);
 	tuplesort_attach_shared(sharedsort, seg);
 	InstrStartParallelQuery();
+	if (shared->train_n > 0)
+	{
+		char	   *base = (char *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_TRAIN, false);
+		TqTrainArea area = TqTrainAreaAt(base, shared->train_n, shared->meta.n_lists,
+										 shared->meta.dims);
+
+		TqTrainWorker(shared, &area);
+	}
 	TqParallelScanAndSort(shared, sharedsort, heap, index,
 						  maintenance_work_mem / shared->scantuplesortstates, false);
 	walusage = (WalUsage *) shm_toc_lookup(toc, TQ_PARALLEL_KEY_WAL_USAGE, false);
@@ -636,25 +886,24 @@ tq_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 }
 
 /*
- * Runs the assigning and encoding pass in parallel when the planner grants
- * workers: returns the parallel context (to end after the sort is read) with
- * st->sort the leader's merge of every run, ready for performsort; NULL when
- * the pass must run serially (no workers, no shared memory).
+ * Starts the parallel workers of a partitioned build when the planner grants
+ * any: they first help with the training rounds (the sample's first train_n
+ * rows go to shared memory), then scan, assign and encode.  Returns NULL when
+ * the build must run serially (no workers, no shared memory).
  */
 static ParallelContext *
-TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *indexInfo,
-				double *reltuples)
+TqParallelLaunch(TqBuildState *st, Relation heap, Relation index, IndexInfo *indexInfo,
+				 uint64 train_n)
 {
 	int			request = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
 	ParallelContext *pcxt;
 	Snapshot	snapshot;
 	Size		estshared;
 	Size		estsort;
+	Size		esttrain = 0;
 	TqParallelShared *shared;
 	Sharedsort *sharedsort;
 	int			scantuplesortstates;
-	int			nparticipants;
-	SortCoordinate coordinate;
 	TqParallelLeader *leader;
 	int			querylen = 0;
 
@@ -673,6 +922,12 @@ TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *inde
 	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(WalUsage), pcxt->nworkers));
 	shm_toc_estimate_chunk(&pcxt->estimator, mul_size(sizeof(BufferUsage), pcxt->nworkers));
 	shm_toc_estimate_keys(&pcxt->estimator, 4);
+	if (train_n > 0)
+	{
+		esttrain = TqTrainAreaSize(train_n, st->n_lists, st->dims);
+		shm_toc_estimate_chunk(&pcxt->estimator, esttrain);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
 	if (debug_query_string)
 	{
 		querylen = strlen(debug_query_string);
@@ -697,12 +952,28 @@ TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *inde
 	shared->scantuplesortstates = scantuplesortstates;
 	shared->meta = st->meta;
 	ConditionVariableInit(&shared->workersdonecv);
+	ConditionVariableInit(&shared->traincv);
+	ConditionVariableInit(&shared->rounddonecv);
 	SpinLockInit(&shared->mutex);
 	table_parallelscan_initialize(heap, TqParallelTableScan(shared), snapshot);
 	sharedsort = (Sharedsort *) shm_toc_allocate(pcxt->toc, estsort);
 	tuplesort_initialize_shared(sharedsort, scantuplesortstates, pcxt->seg);
 	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_SHARED, shared);
 	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_TUPLESORT, sharedsort);
+	if (train_n > 0)
+	{
+		char	   *base = (char *) shm_toc_allocate(pcxt->toc, esttrain);
+		TqTrainArea area = TqTrainAreaAt(base, train_n, st->n_lists, st->dims);
+
+		/* the training rows move to shared memory; the local sample is freed */
+		memcpy(area.sample, st->sample, sizeof(float) * st->dims * train_n);
+		pfree(st->sample);
+		st->sample = NULL;
+		shared->train_n = train_n;
+		shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_TRAIN, base);
+	}
+	else
+		shared->train_over = true;
 	if (debug_query_string)
 	{
 		char	   *query = (char *) shm_toc_allocate(pcxt->toc, querylen + 1);
@@ -719,14 +990,117 @@ TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *inde
 	shm_toc_insert(pcxt->toc, TQ_PARALLEL_KEY_BUFFER_USAGE, leader->bufferusage);
 	leader->pcxt = pcxt;
 	leader->snapshot = snapshot;
+	leader->shared = shared;
+	leader->sharedsort = sharedsort;
+	pcxt->private_memory = leader;
 
 	LaunchParallelWorkers(pcxt);
 	WaitForParallelWorkersToAttach(pcxt);
-	nparticipants = pcxt->nworkers_launched + 1;
+	elog(DEBUG1, "turboquant build of \"%s\": %d parallel workers",
+		 RelationGetRelationName(index), pcxt->nworkers_launched);
+	return pcxt;
+}
+
+/*
+ * The training with the workers' help: the same rounds, and exactly the same
+ * centroids, as KMeansTrain (the core's round-by-round API with aligned
+ * blocks).  Returns the centroids (n_lists x dims).
+ */
+static float *
+TqParallelTrain(TqBuildState *st, ParallelContext *pcxt)
+{
+	TqParallelLeader *leader = (TqParallelLeader *) pcxt->private_memory;
+	TqParallelShared *shared = leader->shared;
+	TqTrainArea area = TqTrainAreaAt((char *) shm_toc_lookup(pcxt->toc, TQ_PARALLEL_KEY_TRAIN, false),
+									 shared->train_n, st->n_lists, st->dims);
+	size_t		n = shared->train_n;
+	size_t		scratch_bytes = turboquant::KMeansScratchBytes(n, st->dims, st->n_lists);
+	void	   *scratch;
+	void	   *ascratch;
+	float	   *centroids;
+	turboquant::KMeansState ks;
+	uint64		align = turboquant::KMeansAssignAlign(st->dims, st->n_lists);
+
+	if (scratch_bytes == 0)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("turboquant: k-means of %zu vectors into %u lists is too large",
+							   n, st->n_lists)));
+	scratch = MemoryContextAllocHuge(st->buildctx, scratch_bytes);
+	ascratch = palloc(turboquant::AssignScratchBytes(st->dims, st->n_lists));
+	if (!turboquant::KMeansStart(area.sample, n, st->dims, st->n_lists,
+								 TqGetMetricInfo(st->metric)->partition, st->seed,
+								 TQ_KMEANS_ITERATIONS, turboquant::kKMeansDefaultInit,
+								 area.centroids, scratch, &ks))
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+						errmsg("turboquant: k-means training of %u lists failed", st->n_lists)));
+	/* blocks of several alignment units: fewer claims, the same products */
+	align *= Max((uint64) 1, (uint64) 1024 / align);
+	SpinLockAcquire(&shared->mutex);
+	shared->train_state = ks;
+	shared->train_align = align;
+	shared->train_blocks = (n + align - 1) / align;
+	SpinLockRelease(&shared->mutex);
+
+	while (!ks.done)
+	{
+		int			round;
+
+		/* publish the round (the centroids are already in place) */
+		SpinLockAcquire(&shared->mutex);
+		shared->train_next = 0;
+		shared->train_done = 0;
+		round = ++shared->train_round;
+		SpinLockRelease(&shared->mutex);
+		ConditionVariableBroadcast(&shared->traincv);
+
+		TqTrainAssignBlocks(shared, &area, round, ascratch);
+		for (;;)
+		{
+			bool		done;
+
+			SpinLockAcquire(&shared->mutex);
+			done = shared->train_done == shared->train_blocks;
+			SpinLockRelease(&shared->mutex);
+			if (done)
+				break;
+			ConditionVariableSleep(&shared->rounddonecv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+		}
+		ConditionVariableCancelSleep();
+		if (!turboquant::KMeansFinishRound(area.sample, area.centroids, scratch, area.labels,
+										   area.dist, &ks))
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
+							errmsg("turboquant: k-means training of %u lists failed", st->n_lists)));
+	}
+	centroids = (float *) MemoryContextAllocHuge(st->buildctx,
+												 sizeof(float) * (size_t) st->n_lists * st->dims);
+	memcpy(centroids, area.centroids, sizeof(float) * (size_t) st->n_lists * st->dims);
+	pfree(ascratch);
+	pfree(scratch);
+	return centroids;
+}
+
+/*
+ * The assigning and encoding pass with the workers (the centroid pages are
+ * written): the leader's share, then the merge of every participant's run
+ * into st->sort, ready for performsort.
+ */
+static void
+TqParallelAssign(TqBuildState *st, ParallelContext *pcxt, Relation heap, Relation index,
+				 double *reltuples)
+{
+	TqParallelLeader *leader = (TqParallelLeader *) pcxt->private_memory;
+	TqParallelShared *shared = leader->shared;
+	int			nparticipants = pcxt->nworkers_launched + 1;
+	SortCoordinate coordinate;
+
+	SpinLockAcquire(&shared->mutex);
+	shared->train_over = true;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableBroadcast(&shared->traincv);
 
 	/* the leader's share, then wait for the workers' */
-	TqParallelScanAndSort(shared, sharedsort, heap, index,
-						  maintenance_work_mem / scantuplesortstates, true);
+	TqParallelScanAndSort(shared, leader->sharedsort, heap, index,
+						  maintenance_work_mem / shared->scantuplesortstates, true);
 	for (;;)
 	{
 		SpinLockAcquire(&shared->mutex);
@@ -746,12 +1120,8 @@ TqParallelBegin(TqBuildState *st, Relation heap, Relation index, IndexInfo *inde
 	coordinate = (SortCoordinate) palloc0(sizeof(SortCoordinateData));
 	coordinate->isWorker = false;
 	coordinate->nParticipants = nparticipants;
-	coordinate->sharedsort = sharedsort;
+	coordinate->sharedsort = leader->sharedsort;
 	TqBuildBeginSort(st, maintenance_work_mem, coordinate);
-	pcxt->private_memory = leader;
-	elog(DEBUG1, "turboquant build of \"%s\": %d parallel workers",
-		 RelationGetRelationName(index), pcxt->nworkers_launched);
-	return pcxt;
 }
 
 /* Ends the parallel part once the leader has read the merged sort. */
@@ -842,7 +1212,8 @@ TqBuildInit(TqBuildState *st, Relation index)
 static void
 TqChooseLists(TqBuildState *st)
 {
-	uint32		want = st->lists_opt > 0 ? (uint32) st->lists_opt : TqAutoLists(st->rows_seen);
+	uint32		want = st->lists_opt > 0 ? (uint32) st->lists_opt :
+		TqAutoLists((uint64) Max(st->rows_estimate, 0.0));
 
 	/* more lists than sampled vectors would leave lists empty by construction */
 	st->n_lists = Max(1, Min(want, st->n_sample));
@@ -879,7 +1250,8 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (st.lists_opt != 0)
 	{
 		TqBuildPhase(&st, TQ_PHASE_SAMPLE);
-		table_index_build_scan(heap, index, indexInfo, true, true, TqSampleCallback, &st, NULL);
+		st.sample_target = TqSampleTarget(&st, heap);
+		TqSample(&st, heap, indexInfo);
 		TqChooseLists(&st);
 	}
 
@@ -889,10 +1261,16 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	{
 		float	   *centroids;
 
+		/* the workers join the training rounds, then the assigning pass */
+		st.meta = map;			/* what TqBuildSetDims sets later; the workers need it now */
+		pcxt = TqParallelLaunch(&st, heap, index, indexInfo, TqTrainRows(&st));
 		TqBuildPhase(&st, TQ_PHASE_TRAIN);
-		centroids = TqTrain(&st);
-		pfree(st.sample);
-		st.sample = NULL;
+		centroids = pcxt != NULL ? TqParallelTrain(&st, pcxt) : TqTrain(&st);
+		if (st.sample)
+		{
+			pfree(st.sample);
+			st.sample = NULL;
+		}
 		TqWriteCentroids(&st, &map, centroids);
 		pfree(centroids);
 	}
@@ -912,9 +1290,9 @@ tqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (st.dims > 0)
 		TqBuildSetDims(&st, st.dims);
 	TqBuildPhase(&st, TQ_PHASE_ASSIGN);
-	if (st.n_lists > 1)
-		pcxt = TqParallelBegin(&st, heap, index, indexInfo, &reltuples);
-	if (pcxt == NULL)
+	if (pcxt != NULL)
+		TqParallelAssign(&st, pcxt, heap, index, &reltuples);
+	else
 	{
 		if (st.n_lists > 1)
 			TqBuildBeginSort(&st, maintenance_work_mem, NULL);

@@ -186,3 +186,25 @@ def wait_ready(dsn, timeout=30):
             if time.time() - t0 > timeout:
                 raise
             time.sleep(0.2)
+
+
+def run_and_save(run, args, settings, out_dir, prefix):
+    """The measurement scripts' common ending: run(args, dsn) on args.dsn (None: a throwaway
+    cluster with `settings`), then their rows, hardware line and arguments to
+    out_dir/<prefix>-<local time>.json, whose path is returned."""
+    import json
+
+    from . import envinfo
+
+    if args.dsn is None:
+        with TempCluster(settings) as cluster:
+            rows = run(args, cluster.dsn)
+    else:
+        rows = run(args, args.dsn)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps({"hardware": envinfo.hardware_line(), "args": vars(args), "rows": rows},
+                               indent=1) + "\n")
+    print(f"\nresults: {path}")
+    return path

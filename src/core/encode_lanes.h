@@ -118,13 +118,17 @@ Stage1(float *a, uint32_t n, uint32_t h)
 /*
  * Stages h, 2h and 4h in one pass: eight rows at stride h are loaded once and
  * go through the three butterflies in registers.  Each value meets the same
- * partner with the same operation as in three separate stages.
+ * partner with the same operation as in three separate stages.  kScaled
+ * multiplies the results by `scale` (the first pass of FwhtRows folds the
+ * normalization in there, as Fwht does).
  */
+template <bool kScaled>
 inline void
-Stage3(float *a, uint32_t n, uint32_t h)
+Stage3(float *a, uint32_t n, uint32_t h, float scale)
 {
 	const uint32_t w = kRotateLanes;
 	const size_t s = (size_t) h * w;
+	auto put = [scale](float *p, FLanes v) { StoreRow(p, kScaled ? v * scale : v); };
 	for (uint32_t i = 0; i < n; i += 8 * h) {
 		for (uint32_t j = 0; j < h; j++) {
 			float *x = a + ((size_t) i + j) * w;
@@ -135,14 +139,14 @@ Stage3(float *a, uint32_t n, uint32_t h)
 			FLanes b4 = x4 + x5, b5 = x4 - x5, b6 = x6 + x7, b7 = x6 - x7;
 			FLanes c0 = b0 + b2, c2 = b0 - b2, c1 = b1 + b3, c3 = b1 - b3;
 			FLanes c4 = b4 + b6, c6 = b4 - b6, c5 = b5 + b7, c7 = b5 - b7;
-			StoreRow(x, c0 + c4);
-			StoreRow(x + 4 * s, c0 - c4);
-			StoreRow(x + s, c1 + c5);
-			StoreRow(x + 5 * s, c1 - c5);
-			StoreRow(x + 2 * s, c2 + c6);
-			StoreRow(x + 6 * s, c2 - c6);
-			StoreRow(x + 3 * s, c3 + c7);
-			StoreRow(x + 7 * s, c3 - c7);
+			put(x, c0 + c4);
+			put(x + 4 * s, c0 - c4);
+			put(x + s, c1 + c5);
+			put(x + 5 * s, c1 - c5);
+			put(x + 2 * s, c2 + c6);
+			put(x + 6 * s, c2 - c6);
+			put(x + 3 * s, c3 + c7);
+			put(x + 7 * s, c3 - c7);
 		}
 	}
 }
@@ -151,32 +155,14 @@ Stage3(float *a, uint32_t n, uint32_t h)
 inline void
 FwhtRows(float *a, uint32_t n)
 {
-	const uint32_t w = kRotateLanes;
 	float s = (float) (1.0 / std::sqrt((double) n));
 	uint32_t h = 1;
 	if (n >= 8) {
 		/* The first three stages, with the normalization folded in as in Fwht. */
-		for (uint32_t i = 0; i < n; i += 8) {
-			float *x = a + (size_t) i * w;
-			FLanes x0 = LoadRow(x), x1 = LoadRow(x + w), x2 = LoadRow(x + 2 * w),
-				   x3 = LoadRow(x + 3 * w), x4 = LoadRow(x + 4 * w), x5 = LoadRow(x + 5 * w),
-				   x6 = LoadRow(x + 6 * w), x7 = LoadRow(x + 7 * w);
-			FLanes b0 = x0 + x1, b1 = x0 - x1, b2 = x2 + x3, b3 = x2 - x3;
-			FLanes b4 = x4 + x5, b5 = x4 - x5, b6 = x6 + x7, b7 = x6 - x7;
-			FLanes c0 = b0 + b2, c2 = b0 - b2, c1 = b1 + b3, c3 = b1 - b3;
-			FLanes c4 = b4 + b6, c6 = b4 - b6, c5 = b5 + b7, c7 = b5 - b7;
-			StoreRow(x, (c0 + c4) * s);
-			StoreRow(x + 4 * w, (c0 - c4) * s);
-			StoreRow(x + w, (c1 + c5) * s);
-			StoreRow(x + 5 * w, (c1 - c5) * s);
-			StoreRow(x + 2 * w, (c2 + c6) * s);
-			StoreRow(x + 6 * w, (c2 - c6) * s);
-			StoreRow(x + 3 * w, (c3 + c7) * s);
-			StoreRow(x + 7 * w, (c3 - c7) * s);
-		}
+		Stage3<true>(a, n, 1, s);
 		h = 8;
 		for (; h * 8 <= n; h *= 8)
-			Stage3(a, n, h);
+			Stage3<false>(a, n, h, 1.0f);
 		for (; h < n; h *= 2)
 			Stage1(a, n, h);
 		return;
@@ -184,7 +170,7 @@ FwhtRows(float *a, uint32_t n)
 	for (; h < n; h *= 2)
 		Stage1(a, n, h);
 	for (uint32_t i = 0; i < n; i++)
-		StoreRow(a + (size_t) i * w, LoadRow(a + (size_t) i * w) * s);
+		StoreRow(a + (size_t) i * kRotateLanes, LoadRow(a + (size_t) i * kRotateLanes) * s);
 }
 
 /* One round's Hadamard windows: [0,P), signs, then [D-P,D), as ApplyWindows. */

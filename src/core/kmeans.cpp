@@ -102,7 +102,7 @@ using MapVec = Eigen::Map<Eigen::VectorXf>;
 using MapVecD = Eigen::Map<Eigen::VectorXd>;
 
 /* The init KMeansTrain uses (chosen by measurement, see the essay). */
-constexpr KMeansInit kDefaultInit = KMeansInit::kPlusPlusSampled;
+constexpr KMeansInit kDefaultInit = kKMeansDefaultInit;
 /* Subset size of kPlusPlusSampled, per centroid. */
 constexpr size_t kSampledPerCentroid = 8;
 
@@ -525,29 +525,36 @@ SelectNearest(const float *dist, uint32_t *order, uint32_t n, uint32_t take) noe
 /* The matrix work, built once per instruction set (see the essay). */
 namespace TQ_KM_NS {
 
+/*
+ * Init: the training metric, the inverse norms and the first centroids.
+ * Returns false on bad arguments or when Eigen threw; st->done is set when
+ * k >= n (every point is a centroid, no rounds).
+ */
 bool
-KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
-			  int iterations, KMeansInit init, float *centroids, void *scratch,
-			  KMeansStats *stats) noexcept
+KMeansStart(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
+			int iterations, KMeansInit init, float *centroids, void *scratch,
+			KMeansState *st) noexcept
 {
 	auto t0 = std::chrono::steady_clock::now();
-	KMeansStats st = {};
-	if (stats != nullptr)
-		*stats = st;
+	*st = KMeansState{};
+	st->n = n;
+	st->dim = dim;
+	st->k = k;
+	st->iterations = iterations;
 	if (n == 0 || k == 0 || dim == 0 || dim > kMaxDim || n > UINT32_MAX || data == nullptr ||
 		centroids == nullptr || scratch == nullptr)
 		return false;
 	/* Training is Lloyd on raw vectors for IP (the mean is the centroid). */
 	Metric m = metric == Metric::kCosine ? Metric::kCosine : Metric::kL2;
+	st->metric = m;
 	Prng rng(seed);
 
 	if (k >= n) {
 		/* Every point is a centroid; extra lists repeat points and stay empty. */
 		for (uint32_t c = 0; c < k; c++)
 			SetCentroid(centroids, c, data, c % n, dim, m);
-		st.init_seconds = st.total_seconds = Seconds(t0);
-		if (stats != nullptr)
-			*stats = st;
+		st->stats.init_seconds = Seconds(t0);
+		st->done = true;
 		return true;
 	}
 
@@ -576,77 +583,146 @@ KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metr
 	} catch (...) {
 		return false;
 	}
-	st.init_seconds = Seconds(t0);
-
+	st->stats.init_seconds = Seconds(t0);
+	st->done = iterations <= 0;
 	for (size_t i = 0; i < n; i++)
 		tb.assign[i] = UINT32_MAX;
-	for (int it = 0; it < iterations; it++) {
-		size_t changed = 0;
-		if (!AssignCore(centroids, k, dim, m, data, n, tb.assign, tb.pdist, tb.a, &changed))
-			return false;
-		double obj = 0;
-		for (size_t i = 0; i < n; i++)
-			obj += tb.pdist[i];
-		if (it == 0)
-			st.init_objective = obj;
-		st.final_objective = obj;
-		if (it > 0 && changed == 0)
-			break;
-		st.iterations_run = it + 1;
+	return true;
+}
 
-		/* Counts, then empty clusters take the farthest movable point. */
-		std::memset(tb.count, 0, sizeof(uint64_t) * k);
+/*
+ * The rest of a Lloyd round once tb.assign and tb.pdist hold the round's
+ * assignment (`changed` points moved): objective, the early stop, empty
+ * clusters, new centroids.
+ */
+bool
+UpdateRound(const float *data, float *centroids, TrainBufs &tb, size_t changed, KMeansState *st)
+{
+	size_t n = st->n;
+	uint32_t dim = st->dim, k = st->k;
+	Metric m = st->metric;
+	int it = st->round;
+	double obj = 0;
+	for (size_t i = 0; i < n; i++)
+		obj += tb.pdist[i];
+	if (it == 0)
+		st->stats.init_objective = obj;
+	st->stats.final_objective = obj;
+	if (it > 0 && changed == 0) {
+		st->done = true;
+		return true;
+	}
+	st->stats.iterations_run = it + 1;
+
+	/* Counts, then empty clusters take the farthest movable point. */
+	std::memset(tb.count, 0, sizeof(uint64_t) * k);
+	for (size_t i = 0; i < n; i++)
+		tb.count[tb.assign[i]]++;
+	for (uint32_t c = 0; c < k; c++) {
+		if (tb.count[c] != 0)
+			continue;
+		size_t far = SIZE_MAX;
+		float fd = 0;
 		for (size_t i = 0; i < n; i++)
-			tb.count[tb.assign[i]]++;
-		for (uint32_t c = 0; c < k; c++) {
-			if (tb.count[c] != 0)
-				continue;
-			size_t far = SIZE_MAX;
-			float fd = 0;
-			for (size_t i = 0; i < n; i++)
-				if (tb.count[tb.assign[i]] > 1 && tb.pdist[i] > fd) {
-					fd = tb.pdist[i];
-					far = i;
-				}
-			if (far == SIZE_MAX)
-				continue; /* all points sit on their centroids: nothing to split */
-			tb.count[tb.assign[far]]--;
-			tb.assign[far] = c;
-			tb.count[c] = 1;
-			tb.pdist[far] = 0;
-			st.empty_repaired++;
+			if (tb.count[tb.assign[i]] > 1 && tb.pdist[i] > fd) {
+				fd = tb.pdist[i];
+				far = i;
+			}
+		if (far == SIZE_MAX)
+			continue; /* all points sit on their centroids: nothing to split */
+		tb.count[tb.assign[far]]--;
+		tb.assign[far] = c;
+		tb.count[c] = 1;
+		tb.pdist[far] = 0;
+		st->stats.empty_repaired++;
+	}
+
+	/* New centroids: means in double, in point order. */
+	try {
+		std::memset(tb.sums, 0, sizeof(double) * (size_t) k * dim);
+		for (size_t i = 0; i < n; i++) {
+			const float *xi = data + i * dim;
+			double s = tb.xinv[i];
+			MapVecD(tb.sums + (size_t) tb.assign[i] * dim, dim) += CMapVec(xi, dim).cast<double>() * s;
 		}
+		for (uint32_t c = 0; c < k; c++) {
+			if (tb.count[c] == 0)
+				continue; /* keeps its previous centroid */
+			MapVecD sc(tb.sums + (size_t) c * dim, dim);
+			double scale;
+			if (m == Metric::kCosine) {
+				double norm = sc.norm();
+				if (!(norm > 0))
+					continue; /* members cancel out: keep the previous direction */
+				scale = 1.0 / norm;
+			} else {
+				scale = 1.0 / (double) tb.count[c];
+			}
+			MapVec(centroids + (size_t) c * dim, dim) = (sc * scale).cast<float>();
+		}
+	} catch (...) {
+		return false;
+	}
+	st->round++;
+	if (st->round >= st->iterations)
+		st->done = true;
+	return true;
+}
 
-		/* New centroids: means in double, in point order. */
-		try {
-			std::memset(tb.sums, 0, sizeof(double) * (size_t) k * dim);
-			for (size_t i = 0; i < n; i++) {
-				const float *xi = data + i * dim;
-				double s = tb.xinv[i];
-				MapVecD(tb.sums + (size_t) tb.assign[i] * dim, dim) += CMapVec(xi, dim).cast<double>() * s;
-			}
-			for (uint32_t c = 0; c < k; c++) {
-				if (tb.count[c] == 0)
-					continue; /* keeps its previous centroid */
-				MapVecD sc(tb.sums + (size_t) c * dim, dim);
-				double scale;
-				if (m == Metric::kCosine) {
-					double norm = sc.norm();
-					if (!(norm > 0))
-						continue; /* members cancel out: keep the previous direction */
-					scale = 1.0 / norm;
-				} else {
-					scale = 1.0 / (double) tb.count[c];
-				}
-				MapVec(centroids + (size_t) c * dim, dim) = (sc * scale).cast<float>();
-			}
-		} catch (...) {
-			return false;
+bool
+KMeansFinishRound(const float *data, float *centroids, void *scratch, const uint32_t *labels,
+				  const float *dist, KMeansState *st) noexcept
+{
+	if (st->done)
+		return true;
+	TrainBufs tb = CarveTrain(scratch, st->n, st->dim, st->k);
+	size_t changed = 0;
+	for (size_t i = 0; i < st->n; i++) {
+		changed += tb.assign[i] != labels[i];
+		tb.assign[i] = labels[i];
+		tb.pdist[i] = dist[i];
+	}
+	return UpdateRound(data, centroids, tb, changed, st);
+}
+
+bool
+KMeansAssignRows(const float *centroids, const float *data, size_t begin, size_t end,
+				 uint32_t *labels, float *dist, void *scratch, const KMeansState *st) noexcept
+{
+	if (begin >= end)
+		return true;
+	Carver cv(scratch);
+	AssignBufs a = CarveAssign(&cv, st->dim, st->k);
+	return AssignCore(centroids, st->k, st->dim, st->metric, data + begin * st->dim, end - begin,
+					  labels + begin, dist + begin, a, nullptr);
+}
+
+bool
+KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
+			  int iterations, KMeansInit init, float *centroids, void *scratch,
+			  KMeansStats *stats) noexcept
+{
+	auto t0 = std::chrono::steady_clock::now();
+	KMeansState st;
+	if (stats != nullptr)
+		*stats = KMeansStats{};
+	if (!TQ_KM_NS::KMeansStart(data, n, dim, k, metric, seed, iterations, init, centroids, scratch,
+							   &st))
+		return false;
+	if (!st.done) {
+		TrainBufs tb = CarveTrain(scratch, n, dim, k);
+		while (!st.done) {
+			size_t changed = 0;
+			if (!AssignCore(centroids, k, dim, st.metric, data, n, tb.assign, tb.pdist, tb.a,
+							&changed))
+				return false;
+			if (!UpdateRound(data, centroids, tb, changed, &st))
+				return false;
 		}
 	}
-	st.total_seconds = Seconds(t0);
+	st.stats.total_seconds = Seconds(t0);
 	if (stats != nullptr)
-		*stats = st;
+		*stats = st.stats;
 	return true;
 }
 
@@ -716,6 +792,13 @@ void AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metr
 				   size_t n, uint32_t *out_list, float *out_dist, void *scratch) noexcept;
 void RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *q,
 				   uint32_t *order, float *dist, uint32_t sorted) noexcept;
+bool KMeansStart(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
+				 int iterations, KMeansInit init, float *centroids, void *scratch,
+				 KMeansState *st) noexcept;
+bool KMeansFinishRound(const float *data, float *centroids, void *scratch, const uint32_t *labels,
+					   const float *dist, KMeansState *st) noexcept;
+bool KMeansAssignRows(const float *centroids, const float *data, size_t begin, size_t end,
+					  uint32_t *labels, float *dist, void *scratch, const KMeansState *st) noexcept;
 } /* namespace km_avx2 */
 #endif
 
@@ -778,6 +861,57 @@ RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, c
 		return km_avx2::RankCentroids(centroids, k, dim, metric, q, order, dist, sorted);
 #endif
 	km_base::RankCentroids(centroids, k, dim, metric, q, order, dist, sorted);
+}
+
+/*
+ * The round-by-round entry points.  The state records which build started
+ * the training, so every round of it (in every process) uses that build.
+ */
+bool
+KMeansStart(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
+			int iterations, KMeansInit init, float *centroids, void *scratch,
+			KMeansState *st) noexcept
+{
+#ifdef TQ_KMEANS_HAVE_AVX2
+	if (UseAvx2()) {
+		bool ok = km_avx2::KMeansStart(data, n, dim, k, metric, seed, iterations, init, centroids,
+									   scratch, st);
+		st->avx2 = true;
+		return ok;
+	}
+#endif
+	bool ok = km_base::KMeansStart(data, n, dim, k, metric, seed, iterations, init, centroids,
+								   scratch, st);
+	st->avx2 = false;
+	return ok;
+}
+
+bool
+KMeansFinishRound(const float *data, float *centroids, void *scratch, const uint32_t *labels,
+				  const float *dist, KMeansState *st) noexcept
+{
+#ifdef TQ_KMEANS_HAVE_AVX2
+	if (st->avx2)
+		return km_avx2::KMeansFinishRound(data, centroids, scratch, labels, dist, st);
+#endif
+	return km_base::KMeansFinishRound(data, centroids, scratch, labels, dist, st);
+}
+
+bool
+KMeansAssignRows(const float *centroids, const float *data, size_t begin, size_t end,
+				 uint32_t *labels, float *dist, void *scratch, const KMeansState *st) noexcept
+{
+#ifdef TQ_KMEANS_HAVE_AVX2
+	if (st->avx2)
+		return km_avx2::KMeansAssignRows(centroids, data, begin, end, labels, dist, scratch, st);
+#endif
+	return km_base::KMeansAssignRows(centroids, data, begin, end, labels, dist, scratch, st);
+}
+
+size_t
+KMeansAssignAlign(uint32_t dim, uint32_t k) noexcept
+{
+	return BlockRows(dim, k);
 }
 
 #endif /* !TQ_KMEANS_AVX2 */

@@ -284,6 +284,8 @@ enum class KMeansInit : uint8_t {
 	kRandom = 1,          /* k distinct random points */
 	kPlusPlusSampled = 2, /* k-means++ over a random subset of min(n, 8k) points */
 };
+/* The init KMeansTrain uses. */
+constexpr KMeansInit kKMeansDefaultInit = KMeansInit::kPlusPlusSampled;
 /* What a training run did (for tests and benchmarks). */
 struct KMeansStats {
 	int iterations_run;      /* Lloyd rounds performed */
@@ -297,6 +299,42 @@ struct KMeansStats {
 bool KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,
 				   uint64_t seed, int iterations, KMeansInit init, float *centroids,
 				   void *scratch, KMeansStats *stats) noexcept;
+
+/*
+ * Training one Lloyd round at a time, for a caller that spreads each round's
+ * assignment over several processes (a parallel index build):
+ *
+ *   KMeansStart(...)                      init (the state lives in st and scratch)
+ *   while (!st.done) {
+ *     KMeansAssignRows(C, data, b, e, labels, dist, ascratch, &st)
+ *                                         for ranges [b, e) covering [0, n), each b
+ *                                         a multiple of KMeansAssignAlign(dim, k),
+ *                                         in any process (ascratch: AssignScratchBytes)
+ *     KMeansFinishRound(data, C, scratch, labels, dist, &st)
+ *   }
+ *
+ * gives exactly KMeansTrainEx's centroids: aligned ranges are the same
+ * matrix-product blocks KMeansTrainEx computes.  Every process must run the
+ * build KMeansStart chose (st.avx2), which KMeansAssignRows does.
+ */
+struct KMeansState {
+	size_t n;
+	uint32_t dim, k;
+	Metric metric; /* the training metric (L2 or cosine) */
+	int iterations;
+	int round;     /* rounds finished */
+	bool done;
+	bool avx2;     /* which build of the matrix work started the training */
+	KMeansStats stats;
+};
+bool KMeansStart(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,
+				 uint64_t seed, int iterations, KMeansInit init, float *centroids, void *scratch,
+				 KMeansState *st) noexcept;
+bool KMeansAssignRows(const float *centroids, const float *data, size_t begin, size_t end,
+					  uint32_t *labels, float *dist, void *scratch, const KMeansState *st) noexcept;
+bool KMeansFinishRound(const float *data, float *centroids, void *scratch, const uint32_t *labels,
+					   const float *dist, KMeansState *st) noexcept;
+size_t KMeansAssignAlign(uint32_t dim, uint32_t k) noexcept;
 
 /* Bytes of scratch AssignNearest needs for (dim, k), any n. */
 size_t AssignScratchBytes(uint32_t dim, uint32_t k) noexcept;

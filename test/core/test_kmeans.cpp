@@ -376,6 +376,62 @@ TEST(KMeans, BaselineAndAvx2Builds)
 		GTEST_LOG_(INFO) << "this CPU runs only the baseline k-means build";
 }
 
+/*
+ * Training round by round, each round's assignment split into uneven aligned
+ * ranges computed in a shuffled order (as a parallel build's participants
+ * do), gives exactly KMeansTrainEx's centroids and statistics, on both builds.
+ */
+TEST(KMeans, RoundByRoundEqualsTrain)
+{
+	const uint32_t dim = 48, k = 29;
+	const size_t n = 3001;
+	auto x = RandomData(n, dim, 77);
+	int sets[2] = {FindKernelSet("scalar"), BestKernelSet()};
+	for (int b = 0; b < 2; b++) {
+		ASSERT_TRUE(SetKernelSet(sets[b]));
+		for (Metric m : kMetrics) {
+			std::vector<float> want(k * dim), got(k * dim);
+			std::vector<uint8_t> s1(KMeansScratchBytes(n, dim, k)), s2(s1.size());
+			KMeansStats ws;
+			ASSERT_TRUE(KMeansTrainEx(x.data(), n, dim, k, m, 9, 8, kKMeansDefaultInit, want.data(),
+									  s1.data(), &ws));
+			KMeansState st;
+			ASSERT_TRUE(KMeansStart(x.data(), n, dim, k, m, 9, 8, kKMeansDefaultInit, got.data(),
+									s2.data(), &st));
+			size_t align = KMeansAssignAlign(dim, k);
+			ASSERT_GT(align, 0u);
+			std::vector<uint8_t> as(AssignScratchBytes(dim, k));
+			std::vector<uint32_t> labels(n);
+			std::vector<float> dist(n);
+			int rounds = 0;
+			while (!st.done) {
+				/* ranges of 1, 3 and 2 alignment units, last one short, done back to front */
+				std::vector<std::pair<size_t, size_t>> ranges;
+				size_t at = 0;
+				for (int r = 0; at < n; r++) {
+					size_t len = align * (size_t) (1 + (r * 2) % 3);
+					ranges.emplace_back(at, std::min(n, at + len));
+					at += len;
+				}
+				ASSERT_GE(ranges.size(), 2u);
+				for (size_t r = ranges.size(); r-- > 0;)
+					ASSERT_TRUE(KMeansAssignRows(got.data(), x.data(), ranges[r].first,
+												 ranges[r].second, labels.data(), dist.data(),
+												 as.data(), &st));
+				ASSERT_TRUE(KMeansFinishRound(x.data(), got.data(), s2.data(), labels.data(),
+											  dist.data(), &st));
+				ASSERT_LT(++rounds, 100);
+			}
+			EXPECT_EQ(0, std::memcmp(want.data(), got.data(), sizeof(float) * want.size()))
+				<< "set " << KernelSetName(sets[b]) << " metric " << (int) m;
+			EXPECT_EQ(ws.iterations_run, st.stats.iterations_run);
+			EXPECT_EQ(ws.final_objective, st.stats.final_objective);
+			EXPECT_EQ(ws.empty_repaired, st.stats.empty_repaired);
+		}
+	}
+	SetKernelSet(-1);
+}
+
 TEST(KMeans, PartitionMetrics)
 {
 	/* Cosine and L2 use their own metric throughout; inner product assigns rows by
