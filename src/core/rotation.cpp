@@ -102,13 +102,33 @@ Fwht(float *a, uint32_t n)
 			a[i] *= s;
 }
 
+/*
+ * The sign bit of a float where bit i of the bitmap is set: XORing it in is
+ * exactly negation, without the unpredictable branch of `bit ? -v : v` (half
+ * the bits are set, at random).
+ */
+inline uint32_t
+SignBit(const uint8_t *signs, uint32_t i)
+{
+	return ((uint32_t) (signs[i >> 3] >> (i & 7)) & 1u) << 31;
+}
+
+inline float
+WithSign(float v, uint32_t bit)
+{
+	uint32_t u;
+	std::memcpy(&u, &v, sizeof(u));
+	u ^= bit;
+	std::memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
 /* Flips the signs of a[i] where bit i of the bitmap is set. */
 void
 FlipSigns(const uint8_t *signs, float *a, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
-		if ((signs[i >> 3] >> (i & 7)) & 1)
-			a[i] = -a[i];
+		a[i] = WithSign(a[i], SignBit(signs, i));
 }
 
 /* The Hadamard windows of one round: [0,P), signs, then [D-P,D). */
@@ -142,10 +162,8 @@ PermuteSign(const Quantizer *qz, int round, const float *src, float *dst)
 	const uint16_t *perm = QuantizerPerm(qz, round);
 	const uint8_t *signs = QuantizerSigns(qz, round);
 	uint32_t d = qz->layout.padded_dim;
-	for (uint32_t i = 0; i < d; i++) {
-		float v = src[perm[i]];
-		dst[i] = (signs[i >> 3] >> (i & 7)) & 1 ? -v : v;
-	}
+	for (uint32_t i = 0; i < d; i++)
+		dst[i] = WithSign(src[perm[i]], SignBit(signs, i));
 }
 
 /* Inverse of PermuteSign: dst[perm[i]] = sign_i * src[i]. */
@@ -155,10 +173,8 @@ PermuteSignInverse(const Quantizer *qz, int round, const float *src, float *dst)
 	const uint16_t *perm = QuantizerPerm(qz, round);
 	const uint8_t *signs = QuantizerSigns(qz, round);
 	uint32_t d = qz->layout.padded_dim;
-	for (uint32_t i = 0; i < d; i++) {
-		float v = src[i];
-		dst[perm[i]] = (signs[i >> 3] >> (i & 7)) & 1 ? -v : v;
-	}
+	for (uint32_t i = 0; i < d; i++)
+		dst[perm[i]] = WithSign(src[i], SignBit(signs, i));
 }
 
 } /* namespace */
