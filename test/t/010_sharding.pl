@@ -21,39 +21,24 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use TqShardSetup qw(new_node vec_sql docs_sql);
 
 my $dim = 32;
 my $nrows = 6000;
 my $k = 10;
 
-# every node re-ranks 100 candidates: the single node (6000 rows) and each
+# every node re-ranks 100 candidates (new_node): the single node (6000 rows) and each
 # shard (about 3000) then find the exact top 10 on this data, so their answers
 # can be compared row for row
-sub new_node
-{
-	my ($name, $preload) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	$node->append_conf('postgresql.conf', "jit = off\nturboquant.rerank = 100");
-	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_stat_statements'")
-	  if $preload;
-	$node->start;
-	return $node;
-}
+my $preload = "shared_preload_libraries = 'pg_stat_statements'";
 
-my $coord = new_node('coordinator', 0);
-my @shards = (new_node('shard1', 1), new_node('shard2', 1));
-my $single = new_node('single', 0);
+my $coord = new_node('coordinator');
+my @shards = (new_node('shard1', $preload), new_node('shard2', $preload));
+my $single = new_node('single');
 
 # pseudo-random but deterministic rows, the same on every node
-my $vec = sub {
-	my ($i) = @_;
-	return "(SELECT array_agg(((hashint4($i * 1000 + d) & 65535) / 65535.0 - 0.5)::real ORDER BY d)"
-	  . " FROM generate_series(1, $dim) d)::tqvector";
-};
-my $rows = "SELECT i, i % 50, " . $vec->('i') . " FROM generate_series(1, $nrows) i";
-my $table = "CREATE TABLE docs (id int PRIMARY KEY, tenant int, v tqvector($dim))";
-my $index = 'CREATE INDEX docs_v ON docs USING turboquant (v tqvector_cosine_ops)';
+my $vec = sub { vec_sql($dim, $_[0]) };
+my ($rows, $table, $index) = docs_sql($dim, $nrows);
 
 for my $shard (@shards)
 {

@@ -12,6 +12,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use TqShardSetup qw(new_node vec_sql docs_sql);
 
 my $sharedir = `pg_config --sharedir`;
 chomp $sharedir;
@@ -28,31 +29,14 @@ my $dim = 32;
 my $nrows = 6000;
 my $k = 10;
 
-sub new_node
-{
-	my ($name, $citus) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	$node->append_conf('postgresql.conf', "jit = off\nturboquant.rerank = 100");
-	$node->append_conf('postgresql.conf',
-		"shared_preload_libraries = 'citus'\nmax_prepared_transactions = 10\ncitus.shard_count = 4")
-	  if $citus;
-	$node->start;
-	return $node;
-}
+my $citus = "shared_preload_libraries = 'citus'\nmax_prepared_transactions = 10\ncitus.shard_count = 4";
 
-my $coord = new_node('coordinator', 1);
-my @workers = (new_node('worker1', 1), new_node('worker2', 1));
-my $single = new_node('single', 0);
+my $coord = new_node('coordinator', $citus);
+my @workers = (new_node('worker1', $citus), new_node('worker2', $citus));
+my $single = new_node('single');
 
-my $vec = sub {
-	my ($i) = @_;
-	return "(SELECT array_agg(((hashint4($i * 1000 + d) & 65535) / 65535.0 - 0.5)::real ORDER BY d)"
-	  . " FROM generate_series(1, $dim) d)::tqvector";
-};
-my $rows = "SELECT i, i % 50, " . $vec->('i') . " FROM generate_series(1, $nrows) i";
-my $table = "CREATE TABLE docs (id int PRIMARY KEY, tenant int, v tqvector($dim))";
-my $index = 'CREATE INDEX docs_v ON docs USING turboquant (v tqvector_cosine_ops)';
+my $vec = sub { vec_sql($dim, $_[0]) };
+my ($rows, $table, $index) = docs_sql($dim, $nrows);
 
 $_->safe_psql('postgres', 'CREATE EXTENSION citus; CREATE EXTENSION turboquant') for @workers;
 my $add = join '; ', map { "SELECT citus_add_node('" . $_->host . "', " . $_->port . ")" } @workers;
