@@ -287,6 +287,14 @@ typedef struct TqIndexCache
 	const TqMetricInfo *mi;
 	float	   *centroids;		/* n_lists x dims (n_lists > 1), same allocation */
 	turboquant::Quantizer *qz;	/* in the same allocation */
+	/*
+	 * The centroids encoded for ranking with the scan kernels
+	 * (turboquant::EncodeCentroids), room in the same allocation when n_lists
+	 * > 1; made by the first scan that ranks with them (TqCentroidCodes), so
+	 * builds and inserts never pay for them.  NULL in copies.
+	 */
+	void	   *centroid_codes;
+	bool		codes_ready;
 } TqIndexCache;
 
 /* GUCs */
@@ -321,6 +329,7 @@ uint32		TqNearestList(const TqIndexCache *cache, const float *x);
 TqMetaPageData TqReadMeta(Relation index);
 const TqIndexCache *TqGetCache(Relation index, const TqMetaPageData *meta);
 int			TqIndexLists(Relation index);
+const void *TqCentroidCodes(const TqIndexCache *cache);
 TqIndexCache *TqCopyCache(const TqIndexCache *cache, MemoryContext cxt,
 						  bool with_centroids = true);
 turboquant::Metric TqIndexMetric(Relation index);

@@ -656,10 +656,32 @@ TqScanStartLists(IndexScanDesc scan, TqScanOpaque so, const TqMetaPageData *meta
 	/* the relcache's centroids: nothing between here and the ranking can drop
 	 * them; only the first region is sorted now (TqNextRegion picks the next) */
 	if (so->n_lists > 1 && so->query)
-		turboquant::RankCentroids(TqGetCache(scan->indexRelation, meta)->centroids,
-								  so->n_lists, so->cache->dims,
-								  turboquant::PartitionRankMetric(so->cache->mi->metric),
-								  so->query->x, so->order, so->list_dist, so->region_end);
+	{
+		const TqIndexCache *rc = TqGetCache(scan->indexRelation, meta);
+		Metric		rank = turboquant::PartitionRankMetric(so->cache->mi->metric);
+		uint32		shortlist = turboquant::CodedRankShortlist(so->region_end, so->cache->bits);
+		const void *codes;
+
+		/*
+		 * Many lists: estimate every centroid's distance from its codes with
+		 * the query's tables (bits/32 of the float bytes), exact distances for
+		 * a shortlist of the nearest by estimate.  Few: rank them all exactly.
+		 */
+		if (shortlist < so->n_lists / 2 && rank == so->metric &&
+			(codes = TqCentroidCodes(rc)) != NULL)
+		{
+			double	   *est = (double *) palloc(sizeof(double) *
+												((size_t) so->n_lists + kBlockVectors));
+
+			turboquant::RankCentroidsCoded(rc->qz, so->lut, codes, rc->centroids, so->n_lists,
+										   so->cache->dims, rank, so->query->x, so->order,
+										   so->list_dist, so->region_end, shortlist, est);
+			pfree(est);
+		}
+		else
+			turboquant::RankCentroids(rc->centroids, so->n_lists, so->cache->dims, rank,
+									  so->query->x, so->order, so->list_dist, so->region_end);
+	}
 }
 
 /* amgettuple */

@@ -431,13 +431,51 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 						errmsg("index \"%s\" has inconsistent stripe geometry",
 							   RelationGetRelationName(index))));
 	}
+	cache->centroid_codes = NULL;
+	cache->codes_ready = false;
 	if (cache->centroids)
 	{
+		/* room for the coded centroids, now that the quantizer knows their size */
+		size_t		qoff = (char *) cache->qz - mem;
+		size_t		csize = turboquant::CentroidCodesBytes(cache->qz, meta->n_lists);
+
+		/* the quantizer and the codes each 64-byte aligned: 63 bytes of slack each */
+		mem = (char *) repalloc_huge(mem, head + 63 + qsize + 63 + csize);
+		cache = (TqIndexCache *) mem;
+		cache->centroids = (float *) (mem + MAXALIGN(sizeof(TqIndexCache)));
+		/* the quantizer is position independent: move it back to a 64-byte boundary */
+		cache->qz = (turboquant::Quantizer *) TYPEALIGN(64, mem + head);
+		memmove(cache->qz, mem + qoff, qsize);
+		cache->centroid_codes = (void *) TYPEALIGN(64, (char *) cache->qz + qsize);
 		memcpy(cache->centroids, centroids, sizeof(float) * (size_t) meta->n_lists * meta->dims);
 		pfree(centroids);
 	}
 	index->rd_amcache = cache;
 	return cache;
+}
+
+/*
+ * The cache's coded centroids (turboquant::EncodeCentroids), encoded on the
+ * first call; NULL for a cache without centroids.  Encoding 1,000 centroids
+ * of 768 dimensions takes about 4 ms, once per backend and index.
+ */
+const void *
+TqCentroidCodes(const TqIndexCache *cache)
+{
+	TqIndexCache *c = (TqIndexCache *) cache;
+
+	if (c->centroids == NULL || c->centroid_codes == NULL)
+		return NULL;
+	if (!c->codes_ready)
+	{
+		float	   *scratch = (float *) palloc(sizeof(float) *
+											   turboquant::CentroidCodesScratchFloats(c->qz));
+
+		turboquant::EncodeCentroids(c->qz, c->centroids, c->n_lists, c->centroid_codes, scratch);
+		pfree(scratch);
+		c->codes_ready = true;
+	}
+	return c->centroid_codes;
 }
 
 /*
@@ -462,6 +500,8 @@ TqCopyCache(const TqIndexCache *cache, MemoryContext cxt, bool with_centroids)
 
 	*copy = *cache;
 	copy->centroids = NULL;
+	copy->centroid_codes = NULL;
+	copy->codes_ready = false;
 	if (csize > 0)
 	{
 		copy->centroids = (float *) (mem + head);

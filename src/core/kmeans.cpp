@@ -520,6 +520,105 @@ SelectNearest(const float *dist, uint32_t *order, uint32_t n, uint32_t take) noe
 	std::sort(order, order + take, less);
 }
 
+namespace {
+
+struct CodedLayout {
+	size_t n_blocks, blocks_bytes, norms_off, factors_off, total;
+};
+
+CodedLayout
+CodedCentroidsLayout(const Quantizer *qz, uint32_t k)
+{
+	CodedLayout c;
+	auto up64 = [](size_t b) { return (b + 63) & ~(size_t) 63; };
+	c.n_blocks = (k + kBlockVectors - 1) / kBlockVectors;
+	c.blocks_bytes = up64(c.n_blocks * QuantizerLayout(qz).block_bytes);
+	c.norms_off = c.blocks_bytes;
+	c.factors_off = c.norms_off + up64(c.n_blocks * kBlockVectors * sizeof(double));
+	c.total = c.factors_off + up64(c.n_blocks * kBlockVectors * sizeof(float));
+	return c;
+}
+
+} /* namespace */
+
+size_t
+CentroidCodesBytes(const Quantizer *qz, uint32_t k) noexcept
+{
+	return CodedCentroidsLayout(qz, k).total;
+}
+
+size_t
+CentroidCodesScratchFloats(const Quantizer *qz) noexcept
+{
+	/* EncodeBatch's scratch, then one block's unpacked codes (bytes) */
+	return EncodeBatchScratchFloats(qz) + (kBlockVectors * QuantizerLayout(qz).padded_dim + 3) / 4;
+}
+
+void
+EncodeCentroids(const Quantizer *qz, const float *centroids, uint32_t k, void *mem,
+				float *scratch) noexcept
+{
+	const Layout &lay = QuantizerLayout(qz);
+	CodedLayout c = CodedCentroidsLayout(qz, k);
+	uint8_t *base = static_cast<uint8_t *>(mem);
+	double *norms = reinterpret_cast<double *>(base + c.norms_off);
+	float *factors = reinterpret_cast<float *>(base + c.factors_off);
+	uint8_t *codes = reinterpret_cast<uint8_t *>(scratch + EncodeBatchScratchFloats(qz));
+	const float *rows[kBlockVectors];
+
+	std::memset(mem, 0, c.total);
+	for (size_t b = 0; b < c.n_blocks; b++) {
+		uint32_t first = (uint32_t) (b * kBlockVectors);
+		uint32_t n = std::min<uint32_t>(kBlockVectors, k - first);
+		for (uint32_t i = 0; i < n; i++)
+			rows[i] = centroids + (size_t) (first + i) * lay.dim;
+		EncodeBatch(qz, rows, n, codes, norms + first, factors + first, scratch);
+		PackBlock(lay, codes, n, 0, lay.n_chunks, base + b * lay.block_bytes);
+	}
+}
+
+uint32_t
+CodedRankShortlist(uint32_t sorted, int bits) noexcept
+{
+	uint64_t s = (uint64_t) sorted * 2 + 32;
+	if (bits < 4)
+		s *= 2;
+	return (uint32_t) std::min<uint64_t>(s, UINT32_MAX);
+}
+
+void
+RankCentroidsCoded(const Quantizer *qz, const uint8_t *lut, const void *codes, const float *centroids, uint32_t k,
+				   uint32_t dim, Metric metric, const float *q, uint32_t *order, float *dist,
+				   uint32_t sorted, uint32_t shortlist, double *est) noexcept
+{
+	if (k == 0)
+		return;
+	CodedLayout cl = CodedCentroidsLayout(qz, k);
+	const uint8_t *base = static_cast<const uint8_t *>(codes);
+	const double *norms = reinterpret_cast<const double *>(base + cl.norms_off);
+	const float *factors = reinterpret_cast<const float *>(base + cl.factors_off);
+
+	ScanBlocks(lut, base, cl.n_blocks, norms, factors, est);
+	for (uint32_t c = 0; c < k; c++) {
+		dist[c] = (float) est[c];
+		order[c] = c;
+	}
+	sorted = std::min(sorted, k);
+	shortlist = std::min(std::max(shortlist, sorted), k);
+	if (shortlist == 0)
+		return;
+	SelectNearest(dist, order, k, shortlist);
+	/* exact distances for the shortlist, as RankCentroids computes them */
+	float inv = metric == Metric::kCosine ? InvNorm(q, dim) : 1.0f;
+	Eigen::Map<const Eigen::VectorXf> qv(q, dim);
+	for (uint32_t i = 0; i < shortlist; i++) {
+		Eigen::Map<const Eigen::VectorXf> cv(centroids + (size_t) order[i] * dim, dim);
+		dist[order[i]] = metric == Metric::kL2 ? (cv - qv).squaredNorm()
+											   : FromDot(metric, cv.dot(qv) * inv, 0.0f, 0.0f);
+	}
+	SelectNearest(dist, order, shortlist, sorted);
+}
+
 #endif /* !TQ_KMEANS_AVX2 */
 
 /* The matrix work, built once per instruction set (see the essay). */

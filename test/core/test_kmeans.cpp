@@ -443,3 +443,93 @@ TEST(KMeans, PartitionMetrics)
 	EXPECT_EQ(PartitionRankMetric(Metric::kCosine), Metric::kCosine);
 	EXPECT_EQ(PartitionRankMetric(Metric::kInnerProduct), Metric::kInnerProduct);
 }
+
+/*
+ * Ranking from the coded centroids: the shortlist gets the exact distances, the
+ * first `sorted` are the nearest of it in exact order, every kernel set gives
+ * the same order, and on trained centroids the probes chosen are the exact
+ * ranking's (the shortlist holds the true nearest ones) but for lists at the
+ * edge, as near the last one probed as float noise.  The queries here are far
+ * from every centroid (cos ~0.1), the estimates' worst case.
+ */
+TEST(KMeans, RankCentroidsCodedFindsTheExactNearest)
+{
+	const uint32_t dim = 96, k = 400, nq = 60, sorted = 16;
+	const size_t n = 8000;
+	std::vector<uint32_t> label;
+	auto x = Planted(n + nq, dim, 50, 4.0, 41, &label);
+	for (Metric m : kMetrics) {
+		std::vector<float> c(k * dim);
+		std::vector<uint8_t> scratch(KMeansScratchBytes(n, dim, k));
+		ASSERT_TRUE(KMeansTrain(x.data(), n, dim, k, PartitionMetric(m), 7, 10, c.data(),
+								scratch.data()));
+		for (int bits : {2, 3, 4}) {
+			const uint32_t shortlist = CodedRankShortlist(sorted, bits);
+			tqtest::Qz qz(dim, bits);
+			tqtest::AlignedBuf codes(CentroidCodesBytes(qz.q, k)), lut(QueryLutSize(qz.q));
+			std::vector<float> es(CentroidCodesScratchFloats(qz.q));
+			EncodeCentroids(qz.q, c.data(), k, codes.p, es.data());
+			size_t hit = 0, want = 0;
+			for (uint32_t qi = 0; qi < nq; qi++) {
+				const float *q = &x[(n + qi) * dim];
+				std::vector<uint32_t> full(k), order(k), first;
+				std::vector<float> fd(k), dist(k);
+				std::vector<double> est((k + 31) / 32 * 32);
+				RankCentroids(c.data(), k, dim, PartitionRankMetric(m), q, full.data(), fd.data());
+				for (int set = 0; set < KernelSetCount(); set++) {
+					if (!KernelSetRuns(set))
+						continue;
+					ASSERT_TRUE(SetKernelSet(set));
+					PrepareQuery(qz.q, m, q, lut.p, qz.scratch.data());
+					RankCentroidsCoded(qz.q, lut.p, codes.p, c.data(), k, dim, PartitionRankMetric(m), q,
+									   order.data(), dist.data(), sorted, shortlist, est.data());
+					std::vector<uint32_t> perm(order);
+					std::sort(perm.begin(), perm.end());
+					for (uint32_t i = 0; i < k; i++)
+						ASSERT_EQ(perm[i], i);
+					for (uint32_t r = 0; r < shortlist; r++)
+						EXPECT_NEAR(dist[order[r]], fd[order[r]], 1e-4 * (1 + std::fabs(fd[order[r]])));
+					for (uint32_t r = 1; r < sorted; r++)
+						EXPECT_LE(dist[order[r - 1]], dist[order[r]]);
+					if (first.empty())
+						first.assign(order.begin(), order.begin() + sorted);
+					else
+						ASSERT_TRUE(std::equal(first.begin(), first.end(), order.begin()))
+							<< "kernel set " << KernelSetName(set);
+				}
+				SetKernelSet(-1);
+				std::set<uint32_t> truth(full.begin(), full.begin() + sorted);
+				for (uint32_t r = 0; r < sorted; r++)
+					hit += truth.count(first[r]);
+				/* a list missed is one at the edge: within 1% of the exact 16th's distance */
+				std::set<uint32_t> got(first.begin(), first.end());
+				for (uint32_t r = 0; r < sorted; r++) {
+					if (!got.count(full[r]))
+						EXPECT_LE(std::fabs(fd[full[r]] - fd[full[sorted - 1]]),
+								  0.01 * std::fabs(fd[full[sorted - 1]]))
+							<< "metric " << (int) m << " bits " << bits << " query " << qi << " missed #" << r;
+				}
+				want += sorted;
+			}
+			double captured = (double) hit / want;
+			GTEST_LOG_(INFO) << "metric " << (int) m << " bits " << bits << ": " << captured
+							 << " of the exact nearest " << sorted << " lists probed";
+			EXPECT_GE(captured, 0.995) << "metric " << (int) m << " bits " << bits;
+		}
+	}
+	/* a shortlist of every list is the exact ranking */
+	tqtest::Qz qz(dim, 4);
+	std::vector<float> c = RandomData(k, dim, 5);
+	tqtest::AlignedBuf codes(CentroidCodesBytes(qz.q, k)), lut(QueryLutSize(qz.q));
+	std::vector<float> es(CentroidCodesScratchFloats(qz.q));
+	EncodeCentroids(qz.q, c.data(), k, codes.p, es.data());
+	std::vector<uint32_t> full(k), order(k);
+	std::vector<float> fd(k), dist(k);
+	std::vector<double> est((k + 31) / 32 * 32);
+	RankCentroids(c.data(), k, dim, Metric::kL2, x.data(), full.data(), fd.data(), sorted);
+	PrepareQuery(qz.q, Metric::kL2, x.data(), lut.p, qz.scratch.data());
+	RankCentroidsCoded(qz.q, lut.p, codes.p, c.data(), k, dim, Metric::kL2, x.data(), order.data(),
+					   dist.data(), sorted, k, est.data());
+	for (uint32_t r = 0; r < sorted; r++)
+		EXPECT_EQ(order[r], full[r]);
+}
