@@ -1,8 +1,10 @@
 /*
  * tqscan.cpp — ORDER BY embedding <op> $1 over a turboquant index.
  *
- * First the lists: the query's distance to every centroid ranks them (core),
- * and the scan works on a region of that ranking at a time — first the
+ * First the lists: the query's distance to every centroid ranks them (core;
+ * with many lists estimated from the centroids' own codes with the query's
+ * tables, exactly for a shortlist of the nearest, RankCentroidsCoded), and
+ * the scan works on a region of that ranking at a time — first the
  * `turboquant.probes` nearest lists, then, when the executor wants more rows
  * than those lists hold (a WHERE clause rejected rows, or no LIMIT), the next
  * ones, each region as large as everything scanned before it, until every
