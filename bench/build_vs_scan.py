@@ -104,15 +104,8 @@ def run(args, dsn):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="bench/build_vs_scan.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--dsn", default=None, help="an existing server (\"\" = libpq environment); "
-                   "default: a throwaway cluster")
-    p.add_argument("--n", type=int, default=200_000)
-    p.add_argument("--dims", default="384,768,1536")
-    p.add_argument("--bits", default="2,4")
+    pg.add_measurement_args(p, n=200_000, dims="384,768,1536", bits="2,4", rounds=3)
     p.add_argument("--builds", default="flat,lists", help="comma list of flat and lists")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--simd", default=None, help="force a kernel set (e.g. avx2)")
     p.add_argument("--out-dir", default=str(HERE / "results"))
     args = p.parse_args(argv)
     return pg.run_and_save(run, args, {"shared_buffers": "'1GB'", "maintenance_work_mem": "'1GB'"}, args.out_dir, "build-vs-scan")

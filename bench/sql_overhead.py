@@ -200,16 +200,11 @@ def run(args, dsn):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="bench/sql_overhead.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--dsn", default=None, help="an existing server (\"\" = libpq environment); "
-                   "default: a throwaway cluster")
-    p.add_argument("--n", type=int, default=100_000)
-    p.add_argument("--dims", default="384,1536")
-    p.add_argument("--bits", default="4")
+    pg.add_measurement_args(p, n=100_000, dims="384,1536", bits="4", rounds=5,
+                            rounds_help="alternating blocks per side",
+                            simd_help="force a kernel set on both sides (e.g. avx2)")
     p.add_argument("--lists", default="0,auto", help="comma list: 0 (flat), auto, or a count")
     p.add_argument("--queries", type=int, default=100)
-    p.add_argument("--rounds", type=int, default=5, help="alternating blocks per side")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--simd", default=None, help="force a kernel set on both sides (e.g. avx2)")
     p.add_argument("--lib", default=str(HERE / "libtqcore.so"))
     p.add_argument("--out-dir", default=str(HERE / "results"))
     args = p.parse_args(argv)

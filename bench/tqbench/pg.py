@@ -188,6 +188,19 @@ def wait_ready(dsn, timeout=30):
             time.sleep(0.2)
 
 
+def add_measurement_args(p, n, dims, bits, rounds, rounds_help=None, simd_help="force a kernel set (e.g. avx2)"):
+    """The arguments the measurement scripts share (server, table size, dims, bits, rounds, seed,
+    kernel set); each adds its own and --out-dir after them."""
+    p.add_argument("--dsn", default=None, help="an existing server (\"\" = libpq environment); "
+                   "default: a throwaway cluster")
+    p.add_argument("--n", type=int, default=n)
+    p.add_argument("--dims", default=dims)
+    p.add_argument("--bits", default=bits)
+    p.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--simd", default=None, help=simd_help)
+
+
 def run_and_save(run, args, settings, out_dir, prefix):
     """The measurement scripts' common ending: run(args, dsn) on args.dsn (None: a throwaway
     cluster with `settings`), then their rows, hardware line and arguments to
