@@ -378,6 +378,7 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 	TqIndexCache *cache = (TqIndexCache *) index->rd_amcache;
 	size_t		head = TqCacheQuantizerOffset(meta);
 	size_t		qsize;
+	size_t		csize;
 	char	   *mem;
 
 	float	   *centroids = NULL;
@@ -404,8 +405,11 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
 						errmsg("index \"%s\" has unsupported dims %u or bits %u",
 							   RelationGetRelationName(index), meta->dims, meta->bits)));
-	/* one chunk, as rd_amcache must be; the quantizer 64-byte aligned inside */
-	mem = (char *) MemoryContextAllocHuge(index->rd_indexcxt, head + qsize + 63);
+	/* room for the coded centroids (TqCentroidCodes fills it on first use) */
+	csize = meta->n_lists > 1 ?
+		turboquant::CentroidCodesBytes(meta->dims, meta->bits, meta->n_lists) : 0;
+	/* one chunk, as rd_amcache must be; the quantizer and the codes 64-byte aligned inside */
+	mem = (char *) MemoryContextAllocHuge(index->rd_indexcxt, head + qsize + 63 + csize + 63);
 	cache = (TqIndexCache *) mem;
 	cache->qz = (turboquant::Quantizer *) TYPEALIGN(64, mem + head);
 	cache->centroids = meta->n_lists > 1 ? (float *) (mem + MAXALIGN(sizeof(TqIndexCache))) : NULL;
@@ -431,22 +435,10 @@ TqGetCache(Relation index, const TqMetaPageData *meta)
 						errmsg("index \"%s\" has inconsistent stripe geometry",
 							   RelationGetRelationName(index))));
 	}
-	cache->centroid_codes = NULL;
+	cache->centroid_codes = csize > 0 ? (void *) TYPEALIGN(64, (char *) cache->qz + qsize) : NULL;
 	cache->codes_ready = false;
 	if (cache->centroids)
 	{
-		/* room for the coded centroids, now that the quantizer knows their size */
-		size_t		qoff = (char *) cache->qz - mem;
-		size_t		csize = turboquant::CentroidCodesBytes(cache->qz, meta->n_lists);
-
-		/* the quantizer and the codes each 64-byte aligned: 63 bytes of slack each */
-		mem = (char *) repalloc_huge(mem, head + 63 + qsize + 63 + csize);
-		cache = (TqIndexCache *) mem;
-		cache->centroids = (float *) (mem + MAXALIGN(sizeof(TqIndexCache)));
-		/* the quantizer is position independent: move it back to a 64-byte boundary */
-		cache->qz = (turboquant::Quantizer *) TYPEALIGN(64, mem + head);
-		memmove(cache->qz, mem + qoff, qsize);
-		cache->centroid_codes = (void *) TYPEALIGN(64, (char *) cache->qz + qsize);
 		memcpy(cache->centroids, centroids, sizeof(float) * (size_t) meta->n_lists * meta->dims);
 		pfree(centroids);
 	}

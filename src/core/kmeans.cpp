@@ -527,12 +527,12 @@ struct CodedLayout {
 };
 
 CodedLayout
-CodedCentroidsLayout(const Quantizer *qz, uint32_t k)
+CodedCentroidsLayout(size_t block_bytes, uint32_t k)
 {
 	CodedLayout c;
 	auto up64 = [](size_t b) { return (b + 63) & ~(size_t) 63; };
 	c.n_blocks = (k + kBlockVectors - 1) / kBlockVectors;
-	c.blocks_bytes = up64(c.n_blocks * QuantizerLayout(qz).block_bytes);
+	c.blocks_bytes = up64(c.n_blocks * block_bytes);
 	c.norms_off = c.blocks_bytes;
 	c.factors_off = c.norms_off + up64(c.n_blocks * kBlockVectors * sizeof(double));
 	c.total = c.factors_off + up64(c.n_blocks * kBlockVectors * sizeof(float));
@@ -542,9 +542,10 @@ CodedCentroidsLayout(const Quantizer *qz, uint32_t k)
 } /* namespace */
 
 size_t
-CentroidCodesBytes(const Quantizer *qz, uint32_t k) noexcept
+CentroidCodesBytes(uint32_t dim, int bits, uint32_t k) noexcept
 {
-	return CodedCentroidsLayout(qz, k).total;
+	size_t block_bytes = BlockBytes(dim, bits);
+	return block_bytes == 0 ? 0 : CodedCentroidsLayout(block_bytes, k).total;
 }
 
 size_t
@@ -559,7 +560,7 @@ EncodeCentroids(const Quantizer *qz, const float *centroids, uint32_t k, void *m
 				float *scratch) noexcept
 {
 	const Layout &lay = QuantizerLayout(qz);
-	CodedLayout c = CodedCentroidsLayout(qz, k);
+	CodedLayout c = CodedCentroidsLayout(lay.block_bytes, k);
 	uint8_t *base = static_cast<uint8_t *>(mem);
 	double *norms = reinterpret_cast<double *>(base + c.norms_off);
 	float *factors = reinterpret_cast<float *>(base + c.factors_off);
@@ -593,7 +594,7 @@ RankCentroidsCoded(const Quantizer *qz, const uint8_t *lut, const void *codes, c
 {
 	if (k == 0)
 		return;
-	CodedLayout cl = CodedCentroidsLayout(qz, k);
+	CodedLayout cl = CodedCentroidsLayout(QuantizerLayout(qz).block_bytes, k);
 	const uint8_t *base = static_cast<const uint8_t *>(codes);
 	const double *norms = reinterpret_cast<const double *>(base + cl.norms_off);
 	const float *factors = reinterpret_cast<const float *>(base + cl.factors_off);

@@ -242,6 +242,13 @@ QuantizerSize(uint32_t dim, int bits) noexcept
 	return n;
 }
 
+size_t
+BlockBytes(uint32_t dim, int bits) noexcept
+{
+	Layout l;
+	return MakeLayout(dim, bits, &l) ? l.block_bytes : 0;
+}
+
 /* Builds the quantizer for (dim, bits, seed) in caller memory. */
 bool
 QuantizerInit(void *mem, uint32_t dim, int bits, uint64_t seed) noexcept

@@ -105,6 +105,8 @@ struct Quantizer;
 
 /* Bytes needed for a Quantizer; 0 when (dim, bits) is not supported. */
 size_t QuantizerSize(uint32_t dim, int bits) noexcept;
+/* Bytes of one block of 32 vectors' codes (Layout::block_bytes); 0 when not supported. */
+size_t BlockBytes(uint32_t dim, int bits) noexcept;
 /*
  * Builds the quantizer (rotation from seed, codebook, layout) in `mem`
  * (QuantizerSize bytes, 16-byte aligned).  Deterministic for (dim, bits, seed)
@@ -375,10 +377,10 @@ void SelectNearest(const float *dist, uint32_t *order, uint32_t n, uint32_t take
  * packed in scan blocks, so a query ranks the lists with the scan kernels on
  * bits/32 of the float bytes (1,000 x 300-d centroids: 150 kB at 4 bits
  * instead of 1.2 MB read per query) and computes exact distances only for a
- * shortlist.  `mem`: CentroidCodesBytes(qz, k) bytes, 64-byte aligned.
+ * shortlist.  `mem`: CentroidCodesBytes(dim, bits, k) bytes, 64-byte aligned.
  * EncodeCentroids needs CentroidCodesScratchFloats(qz) floats of scratch.
  */
-size_t CentroidCodesBytes(const Quantizer *qz, uint32_t k) noexcept;
+size_t CentroidCodesBytes(uint32_t dim, int bits, uint32_t k) noexcept;
 size_t CentroidCodesScratchFloats(const Quantizer *qz) noexcept;
 void EncodeCentroids(const Quantizer *qz, const float *centroids, uint32_t k, void *mem,
 					 float *scratch) noexcept;

@@ -467,7 +467,7 @@ TEST(KMeans, RankCentroidsCodedFindsTheExactNearest)
 		for (int bits : {2, 3, 4}) {
 			const uint32_t shortlist = CodedRankShortlist(sorted, bits);
 			tqtest::Qz qz(dim, bits);
-			tqtest::AlignedBuf codes(CentroidCodesBytes(qz.q, k)), lut(QueryLutSize(qz.q));
+			tqtest::AlignedBuf codes(CentroidCodesBytes(dim, bits, k)), lut(QueryLutSize(qz.q));
 			std::vector<float> es(CentroidCodesScratchFloats(qz.q));
 			EncodeCentroids(qz.q, c.data(), k, codes.p, es.data());
 			size_t hit = 0, want = 0;
@@ -527,7 +527,7 @@ TEST(KMeans, RankCentroidsCodedFindsTheExactNearest)
 	/* a shortlist of every list is the exact ranking */
 	tqtest::Qz qz(dim, 4);
 	std::vector<float> c = RandomData(k, dim, 5);
-	tqtest::AlignedBuf codes(CentroidCodesBytes(qz.q, k)), lut(QueryLutSize(qz.q));
+	tqtest::AlignedBuf codes(CentroidCodesBytes(dim, 4, k)), lut(QueryLutSize(qz.q));
 	std::vector<float> es(CentroidCodesScratchFloats(qz.q));
 	EncodeCentroids(qz.q, c.data(), k, codes.p, es.data());
 	std::vector<uint32_t> full(k), order(k);
