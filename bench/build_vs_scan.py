@@ -56,13 +56,9 @@ def run(args, dsn):
     rng = np.random.default_rng(args.seed)
     rows = []
     with pg.connect(dsn) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS turboquant")
-        conn.execute("SELECT '[1]'::tqvector")  # loads the library: its GUCs exist from here on
-        if args.simd:
-            conn.execute("SELECT set_config('turboquant.simd', %s, false)", (args.simd,))
+        simd = pg.turboquant_session(conn, args.simd)
         conn.execute("SET max_parallel_workers_per_gather = 0")
         conn.execute("SET max_parallel_maintenance_workers = 0")
-        simd = conn.execute("SHOW turboquant.simd").fetchone()[0]
         pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
         print(f"# {envinfo.hardware_line()}")
         print(f"# kernel set {simd}; {args.n} rows; best of {args.rounds} rounds; one backend, "

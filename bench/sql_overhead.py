@@ -150,14 +150,10 @@ def run(args, dsn):
     rng = np.random.default_rng(args.seed)
     rows = []
     with pg.connect(dsn) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS turboquant")
+        simd = pg.turboquant_session(conn, args.simd)
         pg.register_vector(conn, "tqvector")
-        conn.execute("SELECT '[1]'::tqvector")  # loads the library: its GUCs exist from here on
-        if args.simd:
-            conn.execute("SELECT set_config('turboquant.simd', %s, false)", (args.simd,))
         conn.execute("SET turboquant.rerank = 0")
         conn.execute("SET enable_seqscan = off")
-        simd = conn.execute("SHOW turboquant.simd").fetchone()[0]
         print(f"# {envinfo.hardware_line()}")
         print(f"# kernel set: sql {simd}, kernel {core.tqc_simd_level().decode()}")
         print("| d | bits | lists | codes scored | kernel p50 ms | SQL server p50 ms | SQL client p50 ms "

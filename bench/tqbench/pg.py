@@ -188,6 +188,16 @@ def wait_ready(dsn, timeout=30):
             time.sleep(0.2)
 
 
+def turboquant_session(conn, simd=None):
+    """Readies a measurement script's connection: the extension, its library loaded (so its GUCs
+    exist), `simd` forced when given; returns the kernel set in force."""
+    conn.execute("CREATE EXTENSION IF NOT EXISTS turboquant")
+    conn.execute("SELECT '[1]'::tqvector")
+    if simd:
+        conn.execute("SELECT set_config('turboquant.simd', %s, false)", (simd,))
+    return conn.execute("SHOW turboquant.simd").fetchone()[0]
+
+
 def add_measurement_args(p, n, dims, bits, rounds, rounds_help=None, simd_help="force a kernel set (e.g. avx2)"):
     """The arguments the measurement scripts share (server, table size, dims, bits, rounds, seed,
     kernel set); each adds its own and --out-dir after them."""
