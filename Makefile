@@ -73,6 +73,12 @@ src/core/kmeans_avx2.o: src/core/kmeans.cpp
 ifneq ($(filter x86_64% i686% i386%,$(shell $(CXX) -dumpmachine)),)
 src/core/kmeans_avx2.o: CXXFLAGS += -mavx2 -mfma
 endif
+# ... and with AVX-512 (chosen when the kernel set in force is an AVX-512 one).
+src/core/kmeans_avx512.o: CXXFLAGS += $(EIGEN_CFLAGS) -fexceptions
+src/core/kmeans_avx512.o: src/core/kmeans.cpp
+ifneq ($(filter x86_64% i686% i386%,$(shell $(CXX) -dumpmachine)),)
+src/core/kmeans_avx512.o: CXXFLAGS += $(ISA_FLAGS_avx512) -Wno-uninitialized -Wno-maybe-uninitialized
+endif
 
 $(OBJS): $(HEADERS)
 $(shlib): src/exports.map

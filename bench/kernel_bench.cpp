@@ -11,12 +11,13 @@
  * A third table times encoding (EncodeBatch + PackBlock) against reading the
  * same float vectors.
  *
- *   bench/kernel_bench [-n N] [-c CACHED_N] [-r REPEATS] [--no-encode]
+ *   bench/kernel_bench [-n N] [-c CACHED_N] [-r REPEATS] [--no-encode] [--no-kmeans]
  */
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/turboquant.h"
@@ -228,15 +229,66 @@ RunSetup()
 	}
 }
 
+/*
+ * The k-means matrix work per build (kmeans.cpp's essay, "Speed"): training
+ * and assigning rows to 1,000 centroids of 768-d random data, once under each
+ * kernel set that selects a different build.  Best of 2.
+ */
+void
+RunKMeans()
+{
+	const uint32_t dim = 768, k = 1000;
+	const size_t train_n = 16000, assign_n = 20000;
+	Rng rng{12345};
+	std::vector<float> x(assign_n * dim);
+	for (auto &v : x)
+		v = (float) ((rng.Next() >> 11) * (1.0 / 9007199254740992.0) - 0.5);
+	std::vector<float> c((size_t) k * dim);
+	std::vector<uint8_t> scratch(KMeansScratchBytes(train_n, dim, k)),
+		ascratch(AssignScratchBytes(dim, k));
+	std::vector<uint32_t> labels(assign_n);
+	std::vector<float> dist(assign_n);
+	std::printf("\nk-means: d = %u, k = %u; train %zu rows x 4 rounds, assign %zu rows (best of 2)\n"
+				"%10s %10s %10s %12s\n",
+				dim, k, train_n, assign_n, "build", "train s", "assign s", "GFLOP/s");
+	std::string done;
+	for (int set = 0; set < KernelSetCount(); set++) {
+		if (!SetKernelSet(set))
+			continue;
+		std::string build = KMeansBuild();
+		if (done.find("," + build + ",") != std::string::npos)
+			continue;
+		done += "," + build + ",";
+		double train = 1e30, assign = 1e30;
+		for (int t = 0; t < 2; t++) {
+			double t0 = Now();
+			if (!KMeansTrain(x.data(), train_n, dim, k, Metric::kCosine, 7, 4, c.data(),
+							 scratch.data()))
+				std::printf("training failed\n");
+			train = std::min(train, Now() - t0);
+			t0 = Now();
+			AssignNearest(c.data(), k, dim, Metric::kCosine, x.data(), assign_n, labels.data(),
+						  dist.data(), ascratch.data());
+			assign = std::min(assign, Now() - t0);
+		}
+		std::printf("%10s %10.3f %10.3f %12.1f\n", build.c_str(), train, assign,
+					2.0 * (double) assign_n * k * dim / assign / 1e9);
+	}
+	SetKernelSet(-1);
+}
+
 int
 main(int argc, char **argv)
 {
 	size_t n = 100000, cached = 4096;
 	int reps = 0;
-	bool encode = true;
-	for (int i = 1; i < argc; i++)
+	bool encode = true, kmeans = true;
+	for (int i = 1; i < argc; i++) {
 		if (std::strcmp(argv[i], "--no-encode") == 0)
 			encode = false;
+		if (std::strcmp(argv[i], "--no-kmeans") == 0)
+			kmeans = false;
+	}
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (std::strcmp(argv[i], "-n") == 0)
 			n = std::strtoull(argv[i + 1], nullptr, 10);
@@ -254,5 +306,7 @@ main(int argc, char **argv)
 	RunSetup();
 	if (encode)
 		RunEncode(std::min<size_t>(n, 20000));
+	if (kmeans)
+		RunKMeans();
 	return 0;
 }

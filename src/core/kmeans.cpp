@@ -51,16 +51,19 @@
  *
  * Speed.  Eigen picks its SIMD width when it is compiled, and the extension is
  * built for baseline x86-64 (SSE2).  The three functions that do matrix work
- * (training, assignment, ranking) are therefore built twice: here for the
- * baseline (namespace km_base) and, on x86-64, by kmeans_avx2.cpp with AVX2 and
- * FMA (km_avx2, Eigen renamed); the public entry points below use the AVX2
- * build when the CPU has AVX2 and FMA and the scan's kernel set in force
- * (turboquant.simd) is an AVX2 or AVX-512 one, so `SET turboquant.simd =
- * scalar` (or TURBOQUANT_SIMD) also tests the baseline build.  Measured:
- * training ~2.5x faster.  Results may differ from the baseline build's in the
- * last bits of the distances (FMA), so two machines can train slightly
- * different centroids; on one machine every build, insert and check uses the
- * same build.
+ * (training, assignment, ranking) are therefore built three times: here for
+ * the baseline (namespace km_base) and, on x86-64, by kmeans_avx2.cpp with
+ * AVX2 and FMA (km_avx2) and by kmeans_avx512.cpp with AVX-512 (km_avx512),
+ * Eigen renamed in each.  The public entry points below follow the scan's
+ * kernel set in force (turboquant.simd): the AVX-512 build under an AVX-512
+ * set, the AVX2 build under the AVX2 set, the baseline under scalar, so `SET
+ * turboquant.simd = ...` (or TURBOQUANT_SIMD) tests every build this CPU runs.
+ * Measured: the AVX2 build trains ~2.5x faster than the baseline; the AVX-512
+ * build assigns rows ~1.5x faster than the AVX2 one on an AVX-512 Xeon
+ * (/tmp-free recipe: docs/benchmark.md, "k-means builds").  Results may differ
+ * between builds in the last bits of the distances (FMA, summation order), so
+ * two machines can train slightly different centroids; on one machine every
+ * build, insert and check uses the same build.
  *
  * Exceptions.  Nothing here throws; Eigen's GEMM may allocate a packing buffer
  * larger than its stack limit with operator new, so every Eigen call is inside
@@ -68,15 +71,21 @@
  * plain loop.
  */
 #define EIGEN_DONT_PARALLELIZE
-#ifdef TQ_KMEANS_AVX2
+#if defined(TQ_KMEANS_AVX512)
 /*
- * kmeans_avx2.cpp compiles this file again with AVX2 and FMA.  Renaming
- * Eigen's namespace gives that build its own copy of every Eigen template, so
- * the linker can never mix the two builds' instantiations (the baseline build
- * must not run an AVX2 one on a CPU without it).
+ * kmeans_avx2.cpp and kmeans_avx512.cpp compile this file again with AVX2 +
+ * FMA and with AVX-512.  Renaming Eigen's namespace gives each build its own
+ * copy of every Eigen template, so the linker can never mix two builds'
+ * instantiations (the baseline build must not run an AVX2 one on a CPU
+ * without it).
  */
+#define Eigen EigenTqAvx512
+#define TQ_KM_NS km_avx512
+#define TQ_KMEANS_VARIANT 1
+#elif defined(TQ_KMEANS_AVX2)
 #define Eigen EigenTqAvx2
 #define TQ_KM_NS km_avx2
+#define TQ_KMEANS_VARIANT 1
 #else
 #define TQ_KM_NS km_base
 #endif
@@ -460,7 +469,7 @@ Seconds(std::chrono::steady_clock::time_point t0)
 
 } /* namespace */
 
-#ifndef TQ_KMEANS_AVX2
+#ifndef TQ_KMEANS_VARIANT
 
 /* Inner product: rows go to the L2-nearest centroid (measured, see the essay). */
 Metric
@@ -620,7 +629,7 @@ RankCentroidsCoded(const Quantizer *qz, const uint8_t *lut, const void *codes, c
 	SelectNearest(dist, order, shortlist, sorted);
 }
 
-#endif /* !TQ_KMEANS_AVX2 */
+#endif /* !TQ_KMEANS_VARIANT */
 
 /* The matrix work, built once per instruction set (see the essay). */
 namespace TQ_KM_NS {
@@ -879,52 +888,82 @@ RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, c
 
 } /* namespace TQ_KM_NS */
 
-#ifndef TQ_KMEANS_AVX2
+#ifndef TQ_KMEANS_VARIANT
 
 #if defined(__x86_64__) || defined(__i386__)
-#define TQ_KMEANS_HAVE_AVX2 1
-/* kmeans_avx2.cpp: the same functions built with AVX2 and FMA. */
-namespace km_avx2 {
-bool KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
-				   int iterations, KMeansInit init, float *centroids, void *scratch,
-				   KMeansStats *stats) noexcept;
-void AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *x,
-				   size_t n, uint32_t *out_list, float *out_dist, void *scratch) noexcept;
-void RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *q,
-				   uint32_t *order, float *dist, uint32_t sorted) noexcept;
-bool KMeansStart(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric, uint64_t seed,
-				 int iterations, KMeansInit init, float *centroids, void *scratch,
-				 KMeansState *st) noexcept;
-bool KMeansFinishRound(const float *data, float *centroids, void *scratch, const uint32_t *labels,
-					   const float *dist, KMeansState *st) noexcept;
-bool KMeansAssignRows(const float *centroids, const float *data, size_t begin, size_t end,
-					  uint32_t *labels, float *dist, void *scratch, const KMeansState *st) noexcept;
-} /* namespace km_avx2 */
+#define TQ_KMEANS_HAVE_X86 1
+/* kmeans_avx2.cpp and kmeans_avx512.cpp: the same functions built with AVX2 + FMA and with AVX-512. */
+#define TQ_KM_DECLARE(ns)                                                                            \
+	namespace ns {                                                                                   \
+	bool KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,         \
+					   uint64_t seed, int iterations, KMeansInit init, float *centroids,             \
+					   void *scratch, KMeansStats *stats) noexcept;                                  \
+	void AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metric,              \
+					   const float *x, size_t n, uint32_t *out_list, float *out_dist,                \
+					   void *scratch) noexcept;                                                      \
+	void RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric,              \
+					   const float *q, uint32_t *order, float *dist, uint32_t sorted) noexcept;      \
+	bool KMeansStart(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,           \
+					 uint64_t seed, int iterations, KMeansInit init, float *centroids, void *scratch, \
+					 KMeansState *st) noexcept;                                                      \
+	bool KMeansFinishRound(const float *data, float *centroids, void *scratch,                       \
+						   const uint32_t *labels, const float *dist, KMeansState *st) noexcept;     \
+	bool KMeansAssignRows(const float *centroids, const float *data, size_t begin, size_t end,       \
+						  uint32_t *labels, float *dist, void *scratch,                             \
+						  const KMeansState *st) noexcept;                                           \
+	}
+TQ_KM_DECLARE(km_avx2)
+TQ_KM_DECLARE(km_avx512)
+#undef TQ_KM_DECLARE
 #endif
 
 namespace {
 
-/* The AVX2 build when the CPU runs it and the scan's kernel set is AVX2 or wider (see the essay). */
-bool
-UseAvx2()
+/*
+ * The build the kernel set in force calls for, if the CPU runs it (see the
+ * essay): AVX-512 for the AVX-512 kernel sets, AVX2 + FMA for the AVX2 one,
+ * else the baseline.
+ */
+KMeansBuildId
+ChooseBuild()
 {
-#ifdef TQ_KMEANS_HAVE_AVX2
-	static const bool cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	if (!cpu)
-		return false;
+#ifdef TQ_KMEANS_HAVE_X86
+	static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	static const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+		__builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+		__builtin_cpu_supports("avx512bw");
 	const char *set = KernelSetName(ActiveKernelSet());
-	return std::strncmp(set, "avx", 3) == 0;
-#else
-	return false;
+	if (avx512 && std::strncmp(set, "avx512", 6) == 0)
+		return KMeansBuildId::kAvx512;
+	if (avx2 && std::strncmp(set, "avx", 3) == 0)
+		return KMeansBuildId::kAvx2;
 #endif
+	return KMeansBuildId::kBaseline;
 }
 
 } /* namespace */
 
+/* Calls `fn` with the arguments in the namespace of build `b`. */
+#ifdef TQ_KMEANS_HAVE_X86
+#define TQ_KM_CALL(b, fn, ...)                                                                       \
+	((b) == KMeansBuildId::kAvx512 ? km_avx512::fn(__VA_ARGS__)                                      \
+	 : (b) == KMeansBuildId::kAvx2 ? km_avx2::fn(__VA_ARGS__)                                        \
+								   : km_base::fn(__VA_ARGS__))
+#else
+#define TQ_KM_CALL(b, fn, ...) km_base::fn(__VA_ARGS__)
+#endif
+
 const char *
 KMeansBuild() noexcept
 {
-	return UseAvx2() ? "avx2" : "baseline";
+	switch (ChooseBuild()) {
+	case KMeansBuildId::kAvx512:
+		return "avx512";
+	case KMeansBuildId::kAvx2:
+		return "avx2";
+	default:
+		return "baseline";
+	}
 }
 
 bool
@@ -932,35 +971,23 @@ KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metr
 			  int iterations, KMeansInit init, float *centroids, void *scratch,
 			  KMeansStats *stats) noexcept
 {
-#ifdef TQ_KMEANS_HAVE_AVX2
-	if (UseAvx2())
-		return km_avx2::KMeansTrainEx(data, n, dim, k, metric, seed, iterations, init, centroids,
-									  scratch, stats);
-#endif
-	return km_base::KMeansTrainEx(data, n, dim, k, metric, seed, iterations, init, centroids,
-								  scratch, stats);
+	return TQ_KM_CALL(ChooseBuild(), KMeansTrainEx, data, n, dim, k, metric, seed, iterations, init,
+					  centroids, scratch, stats);
 }
 
 void
 AssignNearest(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *x,
 			  size_t n, uint32_t *out_list, float *out_dist, void *scratch) noexcept
 {
-#ifdef TQ_KMEANS_HAVE_AVX2
-	if (UseAvx2())
-		return km_avx2::AssignNearest(centroids, k, dim, metric, x, n, out_list, out_dist, scratch);
-#endif
-	km_base::AssignNearest(centroids, k, dim, metric, x, n, out_list, out_dist, scratch);
+	TQ_KM_CALL(ChooseBuild(), AssignNearest, centroids, k, dim, metric, x, n, out_list, out_dist,
+			   scratch);
 }
 
 void
 RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metric, const float *q,
 			  uint32_t *order, float *dist, uint32_t sorted) noexcept
 {
-#ifdef TQ_KMEANS_HAVE_AVX2
-	if (UseAvx2())
-		return km_avx2::RankCentroids(centroids, k, dim, metric, q, order, dist, sorted);
-#endif
-	km_base::RankCentroids(centroids, k, dim, metric, q, order, dist, sorted);
+	TQ_KM_CALL(ChooseBuild(), RankCentroids, centroids, k, dim, metric, q, order, dist, sorted);
 }
 
 /*
@@ -972,17 +999,10 @@ KMeansStart(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric
 			int iterations, KMeansInit init, float *centroids, void *scratch,
 			KMeansState *st) noexcept
 {
-#ifdef TQ_KMEANS_HAVE_AVX2
-	if (UseAvx2()) {
-		bool ok = km_avx2::KMeansStart(data, n, dim, k, metric, seed, iterations, init, centroids,
-									   scratch, st);
-		st->avx2 = true;
-		return ok;
-	}
-#endif
-	bool ok = km_base::KMeansStart(data, n, dim, k, metric, seed, iterations, init, centroids,
-								   scratch, st);
-	st->avx2 = false;
+	KMeansBuildId b = ChooseBuild();
+	bool ok = TQ_KM_CALL(b, KMeansStart, data, n, dim, k, metric, seed, iterations, init,
+						 centroids, scratch, st);
+	st->build = b;
 	return ok;
 }
 
@@ -990,22 +1010,15 @@ bool
 KMeansFinishRound(const float *data, float *centroids, void *scratch, const uint32_t *labels,
 				  const float *dist, KMeansState *st) noexcept
 {
-#ifdef TQ_KMEANS_HAVE_AVX2
-	if (st->avx2)
-		return km_avx2::KMeansFinishRound(data, centroids, scratch, labels, dist, st);
-#endif
-	return km_base::KMeansFinishRound(data, centroids, scratch, labels, dist, st);
+	return TQ_KM_CALL(st->build, KMeansFinishRound, data, centroids, scratch, labels, dist, st);
 }
 
 bool
 KMeansAssignRows(const float *centroids, const float *data, size_t begin, size_t end,
 				 uint32_t *labels, float *dist, void *scratch, const KMeansState *st) noexcept
 {
-#ifdef TQ_KMEANS_HAVE_AVX2
-	if (st->avx2)
-		return km_avx2::KMeansAssignRows(centroids, data, begin, end, labels, dist, scratch, st);
-#endif
-	return km_base::KMeansAssignRows(centroids, data, begin, end, labels, dist, scratch, st);
+	return TQ_KM_CALL(st->build, KMeansAssignRows, centroids, data, begin, end, labels, dist,
+					  scratch, st);
 }
 
 size_t
@@ -1014,6 +1027,7 @@ KMeansAssignAlign(uint32_t dim, uint32_t k) noexcept
 	return BlockRows(dim, k);
 }
 
-#endif /* !TQ_KMEANS_AVX2 */
+#undef TQ_KM_CALL
+#endif /* !TQ_KMEANS_VARIANT */
 
 } /* namespace turboquant */

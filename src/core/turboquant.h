@@ -317,8 +317,10 @@ bool KMeansTrainEx(const float *data, size_t n, uint32_t dim, uint32_t k, Metric
  *
  * gives exactly KMeansTrainEx's centroids: aligned ranges are the same
  * matrix-product blocks KMeansTrainEx computes.  Every process must run the
- * build KMeansStart chose (st.avx2), which KMeansAssignRows does.
+ * build KMeansStart chose (st.build), which KMeansAssignRows does.
  */
+/* The builds of the k-means matrix work (KMeansBuild names the one in force). */
+enum class KMeansBuildId : uint8_t { kBaseline, kAvx2, kAvx512 };
 struct KMeansState {
 	size_t n;
 	uint32_t dim, k;
@@ -326,7 +328,7 @@ struct KMeansState {
 	int iterations;
 	int round;     /* rounds finished */
 	bool done;
-	bool avx2;     /* which build of the matrix work started the training */
+	KMeansBuildId build; /* which build of the matrix work started the training */
 	KMeansStats stats;
 };
 bool KMeansStart(const float *data, size_t n, uint32_t dim, uint32_t k, Metric metric,
@@ -362,8 +364,10 @@ void RankCentroids(const float *centroids, uint32_t k, uint32_t dim, Metric metr
 				   uint32_t *order, float *dist, uint32_t sorted = UINT32_MAX) noexcept;
 /*
  * Which build of the k-means matrix work (training, AssignNearest,
- * RankCentroids) runs now: "avx2" (AVX2 + FMA, when the CPU has them and the
- * kernel set in force is an AVX2 or AVX-512 one) or "baseline".
+ * RankCentroids) runs now: "avx512" (when the CPU has AVX-512 F/DQ/VL/BW and
+ * the kernel set in force is an AVX-512 one), "avx2" (AVX2 + FMA, when the CPU
+ * has them and the kernel set in force is an AVX2 or AVX-512 one) or
+ * "baseline".
  */
 const char *KMeansBuild() noexcept;
 /*
