@@ -8,7 +8,7 @@ the SQL benchmark is bench/run.py.
 
   python3 bench/partition_sim.py lists  debian-fasttext300 120,238,476,1000      rows scanned per list count
   python3 bench/partition_sim.py budget debian-fasttext300 238                   fixed probes vs a rows budget
-  python3 bench/partition_sim.py train  synthetic 316                            sample rows per list x rounds
+  python3 bench/partition_sim.py train  synthetic 316 [64x10,64x6]               sample rows per list x rounds
 Real sets are read from ../shared/data (or TQ_BENCH_DATA); synthetic is bench/run.py's default 100K x 512.
 """
 import sys
@@ -97,7 +97,10 @@ def main():
             print(f"{name} lists {k} rows budget {budget}: rows {np.mean(rws):.0f} ceiling {np.mean(rec):.4f}")
     elif mode == "train":
         k = int(sys.argv[3])
-        for per_list, rounds in [(64, 10), (32, 5), (64, 5), (32, 10)]:
+        budgets = [(64, 10), (32, 5), (64, 5), (32, 10)]
+        if len(sys.argv) > 4:   # e.g. 64x10,64x6
+            budgets = [tuple(int(v) for v in b.split("x")) for b in sys.argv[4].split(",")]
+        for per_list, rounds in budgets:
             t = time.time()
             c = train(x, k, per_list, rounds)
             res, sizes, _, _ = probe_stats(x, q, gt, c, [8, 16, 32])

@@ -324,30 +324,36 @@ TEST(KMeans, RankCentroidsPartial)
 	}
 }
 
-/* The baseline and AVX2 builds of the matrix work (chosen by the kernel set in force) both
- * equal brute force up to float rounding and train equally good centroids. */
-TEST(KMeans, BaselineAndAvx2Builds)
+/*
+ * Every build of the matrix work (baseline, AVX2, AVX-512; the kernel set in force
+ * chooses one) equals brute force up to float rounding and trains equally good
+ * centroids. Each build is reached through the first kernel set that runs it here.
+ */
+TEST(KMeans, EveryBuildAgrees)
 {
 	const uint32_t dim = 40, k = 37;
 	const size_t n = 2000;
 	auto x = RandomData(n, dim, 31);
-	int sets[2] = {FindKernelSet("scalar"), BestKernelSet()};
-	bool have_avx2 = false;
-	std::vector<uint32_t> assign[2];
-	double objective[2] = {0, 0};
-	for (int b = 0; b < 2; b++) {
-		ASSERT_TRUE(SetKernelSet(sets[b]));
+	std::vector<std::string> builds;
+	std::vector<double> objective;
+	for (int set = 0; set < KernelSetCount(); set++) {
+		if (!KernelSetRuns(set))
+			continue;
+		ASSERT_TRUE(SetKernelSet(set));
 		std::string build = KMeansBuild();
-		if (b == 0)
+		if (set == FindKernelSet("scalar")) {
 			EXPECT_EQ(build, "baseline");
-		else
-			have_avx2 = build == "avx2";
+		}
+		if (std::find(builds.begin(), builds.end(), build) != builds.end())
+			continue;
+		builds.push_back(build);
+		double obj = 0;
 		for (Metric m : kMetrics) {
 			std::vector<float> c(k * dim), c2(k * dim);
 			std::vector<uint8_t> scratch(KMeansScratchBytes(n, dim, k));
 			ASSERT_TRUE(KMeansTrain(x.data(), n, dim, k, m, 5, 6, c.data(), scratch.data()));
 			ASSERT_TRUE(KMeansTrain(x.data(), n, dim, k, m, 5, 6, c2.data(), scratch.data()));
-			EXPECT_EQ(c, c2) << "deterministic within a build";
+			EXPECT_EQ(c, c2) << "deterministic within build " << build;
 			std::vector<uint8_t> as(AssignScratchBytes(dim, k));
 			std::vector<uint32_t> a(n);
 			std::vector<float> d(n);
@@ -357,39 +363,51 @@ TEST(KMeans, BaselineAndAvx2Builds)
 				double best = RefDist(&x[i * dim], &c[0], dim, pm);
 				for (uint32_t j = 1; j < k; j++)
 					best = std::min(best, RefDist(&x[i * dim], &c[j * dim], dim, pm));
-				ASSERT_NEAR(RefDist(&x[i * dim], &c[a[i] * dim], dim, pm), best, 1e-4 * (1 + std::fabs(best)));
+				ASSERT_NEAR(RefDist(&x[i * dim], &c[a[i] * dim], dim, pm), best, 1e-4 * (1 + std::fabs(best)))
+					<< "build " << build;
 				if (m == Metric::kL2)
-					objective[b] += best;
+					obj += best;
 			}
-			if (m == Metric::kL2)
-				assign[b] = a;
 			std::vector<uint32_t> order(k);
 			std::vector<float> rd(k);
 			RankCentroids(c.data(), k, dim, m, x.data(), order.data(), rd.data());
 			for (uint32_t r = 1; r < k; r++)
-				EXPECT_LE(rd[order[r - 1]], rd[order[r]]);
+				EXPECT_LE(rd[order[r - 1]], rd[order[r]]) << "build " << build;
 		}
+		objective.push_back(obj);
 	}
 	SetKernelSet(-1);
-	/* same seed, same data: the two builds' L2 objectives agree closely */
-	EXPECT_NEAR(objective[0], objective[1], 0.01 * objective[0]);
-	if (!have_avx2)
-		GTEST_LOG_(INFO) << "this CPU runs only the baseline k-means build";
+	size_t base = std::find(builds.begin(), builds.end(), "baseline") - builds.begin();
+	ASSERT_LT(base, builds.size()) << "the scalar set runs the baseline build";
+	/* same seed, same data: every build's L2 objective agrees closely with the baseline's */
+	for (size_t b = 0; b < builds.size(); b++)
+		EXPECT_NEAR(objective[b], objective[base], 0.01 * objective[base]) << "build " << builds[b];
+	std::string ran;
+	for (const auto &b : builds)
+		ran += " " + b;
+	std::string missing;
+	for (const char *b : {"avx2", "avx512"})
+		if (std::find(builds.begin(), builds.end(), b) == builds.end())
+			missing += std::string(" ") + b;
+	GTEST_LOG_(INFO) << "k-means builds run here:" << ran
+					 << (missing.empty() ? "" : "; not on this CPU:" + missing);
 }
 
 /*
  * Training round by round, each round's assignment split into uneven aligned
  * ranges computed in a shuffled order (as a parallel build's participants
- * do), gives exactly KMeansTrainEx's centroids and statistics, on both builds.
+ * do), gives exactly KMeansTrainEx's centroids and statistics, under every kernel
+ * set this CPU runs (and so every k-means build).
  */
 TEST(KMeans, RoundByRoundEqualsTrain)
 {
 	const uint32_t dim = 48, k = 29;
 	const size_t n = 3001;
 	auto x = RandomData(n, dim, 77);
-	int sets[2] = {FindKernelSet("scalar"), BestKernelSet()};
-	for (int b = 0; b < 2; b++) {
-		ASSERT_TRUE(SetKernelSet(sets[b]));
+	for (int set = 0; set < KernelSetCount(); set++) {
+		if (!KernelSetRuns(set))
+			continue;
+		ASSERT_TRUE(SetKernelSet(set));
 		for (Metric m : kMetrics) {
 			std::vector<float> want(k * dim), got(k * dim);
 			std::vector<uint8_t> s1(KMeansScratchBytes(n, dim, k)), s2(s1.size());
@@ -424,7 +442,7 @@ TEST(KMeans, RoundByRoundEqualsTrain)
 				ASSERT_LT(++rounds, 100);
 			}
 			EXPECT_EQ(0, std::memcmp(want.data(), got.data(), sizeof(float) * want.size()))
-				<< "set " << KernelSetName(sets[b]) << " metric " << (int) m;
+				<< "set " << KernelSetName(set) << " metric " << (int) m;
 			EXPECT_EQ(ws.iterations_run, st.stats.iterations_run);
 			EXPECT_EQ(ws.final_objective, st.stats.final_objective);
 			EXPECT_EQ(ws.empty_repaired, st.stats.empty_repaired);
