@@ -60,7 +60,7 @@
  * turboquant.simd = ...` (or TURBOQUANT_SIMD) tests every build this CPU runs.
  * Measured: the AVX2 build trains ~2.5x faster than the baseline; the AVX-512
  * build assigns rows ~1.5x faster than the AVX2 one on an AVX-512 Xeon
- * (/tmp-free recipe: docs/benchmark.md, "k-means builds").  Results may differ
+ * (`make bench-kernels`; docs/benchmark.md, "k-means builds").  Results may differ
  * between builds in the last bits of the distances (FMA, summation order), so
  * two machines can train slightly different centroids; on one machine every
  * build, insert and check uses the same build.
