@@ -1,5 +1,6 @@
 -- Defaults of a partitioned index: `lists` from the table size at build time
--- (flat below 20,000 rows, then the smaller of rows/250 and round(sqrt(rows))),
+-- (flat below 20,000 rows, rows/250 up to 62,500 rows, then 2 round(sqrt(rows))
+-- up to 1,000 lists and round(sqrt(rows)) beyond),
 -- and `turboquant.probes` = 0 resolved per index to scan about 4000 rows, at
 -- least 16 lists (README "Tuning lists and probes").  Prints booleans only.
 SET client_min_messages = warning;
@@ -12,14 +13,14 @@ SELECT lists = 1 AS below_20k_flat FROM tq_index_stats('big_auto');
 DROP INDEX big_auto;
 INSERT INTO big VALUES (20000, '[0.5,0.5,0.5,0.5]');
 CREATE INDEX big_auto ON big USING turboquant (v tqvector_l2_ops);
--- 20,000 rows: rows/250 = 80 < sqrt = 141
+-- 20,000 rows: rows/250 = 80
 SELECT lists = 80 AS rows_over_250, rows = 20000 AS rows_ok FROM tq_index_stats('big_auto');
 DROP INDEX big_auto;
 INSERT INTO big SELECT i, ARRAY[random(), random(), random(), random()]::tqvector
 	FROM generate_series(20001, 70000) i;
 CREATE INDEX big_auto ON big USING turboquant (v tqvector_l2_ops);
--- 70,000 rows: round(sqrt) = 265 < rows/250 = 280
-SELECT lists = 265 AS sqrt_rows FROM tq_index_stats('big_auto');
+-- 70,000 rows: 2 round(sqrt) = 530 (not rows/250 = 280)
+SELECT lists = 530 AS twice_sqrt_rows FROM tq_index_stats('big_auto');
 SELECT tq_index_check('big_auto') = 70000 AS check_ok;
 
 -- the planner's cost at the default probes equals the cost at the probes it resolves to
@@ -34,8 +35,9 @@ BEGIN
 	PERFORM set_config('enable_seqscan', 'on', true);
 	RETURN (plan -> 0 -> 'Plan' ->> 'Total Cost')::float8;
 END $$;
--- 265 lists of ~264 rows: 4000 rows are 16 lists (the floor)
-SELECT plan_cost(0) = plan_cost(16) AS auto_probes_16, plan_cost(16) < plan_cost(17) AS cost_grows;
+-- 530 lists of ~132 rows: 4000 rows are ceil(4000 * 530 / 70000) = 31 lists
+SELECT plan_cost(0) = plan_cost(31) AS auto_probes_31, plan_cost(31) < plan_cost(32) AS cost_grows,
+	   plan_cost(0) <> plan_cost(16) AS not_the_floor;
 DROP INDEX big_auto;
 -- a user's 2000 lists of 35 rows: ceil(4000 * 2000 / 70000) = 115 probes
 CREATE INDEX big_2000 ON big USING turboquant (v tqvector_l2_ops) WITH (lists = 2000);
@@ -65,6 +67,8 @@ RESET turboquant.simd;
 SELECT tq_index_check('big_scalar') = 70000 AS scalar_build_checks;
 DROP INDEX big_scalar;
 CREATE INDEX big_best ON big USING turboquant (v tqvector_l2_ops) WITH (lists = 100);
+-- 100 lists of 700 rows: 4000 rows would be 6 lists, so the floor of 16 holds
+SELECT plan_cost(0) = plan_cost(16) AS auto_probes_floor_16, plan_cost(0) <> plan_cost(6) AS not_by_rows;
 SET turboquant.simd = scalar;
 SELECT tq_index_check('big_best') = 70000 AS best_build_checks_with_scalar;
 RESET turboquant.simd;

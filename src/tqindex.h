@@ -93,7 +93,8 @@ extern "C" {
 #define TQ_SAMPLES_PER_LIST	64		/* k-means training sample, at most */
 /* Tables below this many rows get a flat index by default (measured, see README). */
 #define TQ_AUTO_LISTS_MIN_ROWS 20000
-#define TQ_AUTO_ROWS_PER_LIST 250	/* up to 62,500 rows; sqrt(rows) lists beyond */
+#define TQ_AUTO_ROWS_PER_LIST 250	/* up to 62,500 rows; 2 sqrt(rows) lists beyond */
+#define TQ_AUTO_LISTS_CAP	1000	/* ... up to this many, then sqrt(rows) (TqAutoLists) */
 
 /* Build phases in pg_stat_progress_create_index (tqbuildphasename) */
 #define TQ_PHASE_SAMPLE		2
