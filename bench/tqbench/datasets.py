@@ -231,8 +231,11 @@ class Dataset:
                 "metric": self.metric, **self.info}
 
 
-def _limit(ds: Dataset, n=None, nq=None):
-    """Keeps the first n base rows and nq queries; drops ground truth that no longer holds."""
+def _limit(ds: Dataset, n=None, nq=None, in_memory=True):
+    """Keeps the first n base rows and nq queries; drops ground truth that no longer holds.
+
+    in_memory=False leaves a float32 base that is a view of its file as it is (the SQL runner
+    reads it in chunks: a 3M x 768 set is 9 GB, which the machine needs for the servers)."""
     if nq is not None and nq < ds.nq:
         ds.queries = ds.queries[:nq]
         if ds.gt is not None:
@@ -241,7 +244,8 @@ def _limit(ds: Dataset, n=None, nq=None):
         ds.base = ds.base[:n]
         ds.gt = None                 # neighbours of a prefix differ: recompute
         ds.info["subset_of_base"] = True
-    ds.base = np.ascontiguousarray(ds.base, dtype=np.float32)
+    if in_memory or ds.base.dtype != np.float32:
+        ds.base = np.ascontiguousarray(ds.base, dtype=np.float32)
     ds.queries = np.ascontiguousarray(ds.queries, dtype=np.float32)
     return ds
 
@@ -292,7 +296,7 @@ def load_folder(folder, metric, name=None):
 
 
 def load(spec: str, metric: str, *, n=None, nq=None, data_dir=DEFAULT_DATA_DIR,
-         synth: SyntheticSpec | None = None, base=None, query=None, gt=None):
+         synth: SyntheticSpec | None = None, base=None, query=None, gt=None, in_memory=True):
     """Resolves a --dataset value into a Dataset (ground truth may still be None).
 
     spec: "synthetic", a named set, a folder, an .hdf5 file, or "files" with base/query/gt paths.
@@ -311,22 +315,22 @@ def load(spec: str, metric: str, *, n=None, nq=None, data_dir=DEFAULT_DATA_DIR,
             raise ValueError("--base and --query are both needed")
         ds = Dataset(Path(base).stem, read_vectors(base, mmap=True), read_vectors(query, mmap=True), metric,
                      read_ids(gt) if gt else None, {"source": str(base)})
-        return _limit(ds, n, nq)
+        return _limit(ds, n, nq, in_memory)
     if spec in NAMED_SETS:
-        return _limit(load_named(spec, metric, data_dir), n, nq)
+        return _limit(load_named(spec, metric, data_dir), n, nq, in_memory)
     if spec == DEMO_SET:
-        return _limit(load_demo(metric), n, nq)
+        return _limit(load_demo(metric), n, nq, in_memory)
     p = Path(spec)
     if p.suffix.lower() in (".hdf5", ".h5"):
         b, q, g, file_metric = read_hdf5(p)
         if file_metric is not None and file_metric != metric:
             g = None                     # its neighbours are for another metric
         ds = Dataset(p.stem, b, q, metric, g, {"source": str(p), "file_metric": file_metric})
-        return _limit(ds, n, nq)
+        return _limit(ds, n, nq, in_memory)
     if p.is_dir():
-        return _limit(load_folder(p, metric), n, nq)
+        return _limit(load_folder(p, metric), n, nq, in_memory)
     if (Path(data_dir) / spec).is_dir():
-        return _limit(load_folder(Path(data_dir) / spec, metric), n, nq)
+        return _limit(load_folder(Path(data_dir) / spec, metric), n, nq, in_memory)
     raise ValueError(f"unknown dataset {spec!r}: use synthetic, {DEMO_SET}, {', '.join(NAMED_SETS)}, "
                      "a folder or an .hdf5 file")
 

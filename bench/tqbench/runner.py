@@ -206,7 +206,7 @@ def prepare_dataset(args, printer, kmax):
                                    decay=args.decay, spread=args.spread, offset=args.offset, seed=args.seed)
     t0 = time.perf_counter()
     ds = datasets.load(args.dataset, args.metric, n=args.n, nq=args.nq, data_dir=args.data_dir,
-                       synth=synth, base=args.base, query=args.query, gt=args.gt)
+                       synth=synth, base=args.base, query=args.query, gt=args.gt, in_memory=False)
     printer.say(f"dataset {ds.name}: n={ds.n} dim={ds.dim} queries={ds.nq} metric={ds.metric} "
                 f"({time.perf_counter() - t0:.1f} s)")
     if ds.gt is not None and ds.gt.shape[1] >= kmax:
