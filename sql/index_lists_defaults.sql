@@ -58,7 +58,7 @@ END $$;
 SELECT bool_and(ids(0, v) = ids(115, v)) AS default_is_115 FROM q;
 RESET enable_seqscan;
 
--- the k-means baseline build (turboquant.simd = scalar) and the AVX2 one (where the CPU has it):
+-- the k-means baseline build (turboquant.simd = scalar) and the best one this CPU runs (AVX2, AVX-512):
 -- each one's index passes the other's check (assignment to the nearest centroid)
 DROP INDEX big_2000;
 SET turboquant.simd = scalar;
