@@ -375,9 +375,11 @@ TqCheckPage(Page page, Relation index, BlockNumber blkno, uint16 expect_flags)
 
 /* Recent-buffer hints (tqutils.cpp): ReadBuffer without the buffer-mapping lookup. */
 struct TqBufferHints;
-TqBufferHints *TqGetBufferHints(Relation index);
-Buffer		TqReadBufferHinted(Relation index, TqBufferHints *h, BlockNumber blkno);
+TqBufferHints *TqGetBufferHints(Relation rel);
+TqBufferHints *TqGetHeapBufferHints(Relation heap);
+Buffer		TqReadBufferHinted(Relation rel, TqBufferHints *h, BlockNumber blkno);
 void		TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno, Size header_bytes);
+void		TqPrefetchHintedItem(const TqBufferHints *h, ItemPointer tid);
 
 /* tqscan_nulls.cpp: rows with NULL vectors, after every indexed row */
 struct TqNullScan;

@@ -42,6 +42,7 @@
 #include "tqvector.h"
 
 extern "C" {
+#include "access/heapam.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
@@ -51,6 +52,7 @@ extern "C" {
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 }
 
 #include <algorithm>
@@ -117,6 +119,8 @@ typedef struct TqScanOpaqueData
 	TupleTableSlot *slot;
 	IndexInfo  *indexInfo;
 	EState	   *estate;
+	bool		heap_direct;	/* a heap table: read its pages through buffer hints */
+	Buffer		heap_buf;		/* the table page pinned last (heap_direct) */
 
 	/* one stripe's headers, copied under the first page's lock */
 	uint32	   *used;
@@ -454,6 +458,45 @@ TqResultLess(const TqResult &a, const TqResult &b)
 }
 
 /*
+ * Fetches the row version at tid visible to the scan's snapshot into so->slot,
+ * as the heap's own index fetch does (pin the page, prune it opportunistically
+ * when arriving on it, follow the HOT chain under a share lock), but reading
+ * the page through the backend's buffer hints: re-ranking reads a few dozen
+ * rows per query from pages all over the table, and the buffer-mapping lookup
+ * of each was 8% of a query's time (docs/performance.md).  Only for tables of
+ * the heap access method, with an MVCC snapshot (one visible version per TID).
+ */
+static bool
+TqFetchHeapRow(IndexScanDesc scan, TqScanOpaque so, ItemPointer tid)
+{
+	Relation	heap = scan->heapRelation;
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) so->slot;
+	bool		all_dead = false;
+	bool		found;
+
+	if (!BufferIsValid(so->heap_buf) || BufferGetBlockNumber(so->heap_buf) != blkno)
+	{
+		if (BufferIsValid(so->heap_buf))
+			ReleaseBuffer(so->heap_buf);
+		so->heap_buf = InvalidBuffer;
+		/* looked up each time: user code run by an expression index may evict them */
+		so->heap_buf = TqReadBufferHinted(heap, TqGetHeapBufferHints(heap), blkno);
+		heap_page_prune_opt(heap, so->heap_buf);
+	}
+	LockBuffer(so->heap_buf, BUFFER_LOCK_SHARE);
+	found = heap_hot_search_buffer(tid, heap, so->heap_buf, scan->xs_snapshot, &bslot->base.tupdata,
+								   &all_dead, true);
+	bslot->base.tupdata.t_self = *tid;
+	LockBuffer(so->heap_buf, BUFFER_LOCK_UNLOCK);
+	if (!found)
+		return false;
+	so->slot->tts_tableOid = RelationGetRelid(heap);
+	ExecStoreBufferHeapTuple(&bslot->base.tupdata, so->slot, so->heap_buf);
+	return true;
+}
+
+/*
  * The exact distance between the query and a fetched row's value, computed by
  * the ORDER BY operator's own function on the column's own value (float16 for
  * a halfvec column): an index scan returns exactly what a sequential scan
@@ -471,8 +514,13 @@ TqExactDistance(IndexScanDesc scan, TqScanOpaque so, ItemPointer tid, double *di
 	Datum		value;
 	bool		isnull;
 
-	if (!table_index_fetch_tuple(so->fetch, &fetch_tid, scan->xs_snapshot, so->slot,
-								 &call_again, &all_dead))
+	if (so->heap_direct)
+	{
+		if (!TqFetchHeapRow(scan, so, &fetch_tid))
+			return false;
+	}
+	else if (!table_index_fetch_tuple(so->fetch, &fetch_tid, scan->xs_snapshot, so->slot,
+									  &call_again, &all_dead))
 		return false;
 	/* detoasted copies and the function's own allocations go with the row */
 	ResetExprContext(econtext);
@@ -507,6 +555,9 @@ TqScanInitFetch(IndexScanDesc scan, TqScanOpaque so)
 	old = MemoryContextSwitchTo(so->scanctx);
 	so->fetch = table_index_fetch_begin(scan->heapRelation);
 	so->slot = table_slot_create(scan->heapRelation, NULL);
+	so->heap_buf = InvalidBuffer;
+	so->heap_direct = scan->heapRelation->rd_tableam == GetHeapamTableAmRoutine() &&
+		TTS_IS_BUFFERTUPLE(so->slot) && IsMVCCSnapshot(scan->xs_snapshot);
 	so->indexInfo = BuildIndexInfo(scan->indexRelation);
 	so->estate = CreateExecutorState();
 	MemoryContextSwitchTo(old);
@@ -593,7 +644,21 @@ TqNextBatch(IndexScanDesc scan, TqScanOpaque so)
 	so->nheld = 0;
 
 	if (rerank)
+	{
 		TqScanInitFetch(scan, so);
+		/* pull every candidate's page header and line pointer toward the CPU first */
+		if (so->heap_direct)
+		{
+			const TqBufferHints *hh = TqGetHeapBufferHints(scan->heapRelation);
+			ItemPointerData tid;
+
+			for (uint32 i = 0; i < n; i++)
+			{
+				TqIdToTid(topk.id[i], &tid);
+				TqPrefetchHintedItem(hh, &tid);
+			}
+		}
+	}
 	for (uint32 i = 0; i < n; i++)
 	{
 		TqResult   *r = &so->results[known];
@@ -773,10 +838,12 @@ tqendscan(IndexScanDesc scan)
 	if (so->started)
 		elog(DEBUG1, "turboquant scan: " UINT64_FORMAT " slots scored, " UINT64_FORMAT
 			 " pages read, %u passes", so->stat_slots, so->stat_pages, so->stat_passes);
-	if (so->fetch)
-		table_index_fetch_end(so->fetch);
 	if (so->slot)
 		ExecDropSingleTupleTableSlot(so->slot);
+	if (so->fetch && BufferIsValid(so->heap_buf))
+		ReleaseBuffer(so->heap_buf);
+	if (so->fetch)
+		table_index_fetch_end(so->fetch);
 	if (so->estate)
 		FreeExecutorState(so->estate);
 	MemoryContextDelete(so->scanctx);

@@ -697,35 +697,41 @@ TqIndexValueToTqvector(Relation index, Datum value)
  * it is pinned, which also lets the scan pull the next page into the CPU cache
  * while it scores the current one (TqPrefetchHinted).
  *
- * Per backend, in TopMemoryContext, for the last few indexes used (keyed by
+ * The same serves re-ranking, which reads a few dozen rows of the table per
+ * query from pages all over it (TqGetHeapBufferHints).
+ *
+ * Per backend, in TopMemoryContext, for the last few relations used (keyed by
  * relfilenode, so a REINDEX or TRUNCATE simply starts afresh); at most
- * TQ_HINT_MAX_BLOCKS blocks each, beyond which pages are read plainly.
- * Temporary indexes (local buffers) read plainly too.
+ * TQ_HINT_MAX_BLOCKS blocks of an index and TQ_HEAP_HINT_MAX_BLOCKS of a
+ * table, beyond which pages are read plainly.  Temporary relations (local
+ * buffers) read plainly too.
  */
-#define TQ_HINT_SLOTS		4
+#define TQ_HINT_SLOTS		6
 #define TQ_HINT_MAX_BLOCKS	(1u << 21)	/* 8 MB of hints for a 16 GB index */
+#define TQ_HEAP_HINT_MAX_BLOCKS (1u << 19)	/* 2 MB for the first 4 GB of a table */
 
 struct TqBufferHints
 {
 	RelFileNode node;
 	uint32		cap;			/* blocks with room for a hint */
+	uint32		max_blocks;		/* the most it grows to */
 	Buffer	   *bufs;			/* InvalidBuffer: none */
 };
 
 static TqBufferHints tq_hints[TQ_HINT_SLOTS];
 static uint32 tq_hints_next;
 
-/* This backend's hints for the index, or NULL when it reads plainly. */
-TqBufferHints *
-TqGetBufferHints(Relation index)
+/* This backend's hints for rel, or NULL when it reads plainly. */
+static TqBufferHints *
+TqGetHints(Relation rel, uint32 max_blocks)
 {
 	TqBufferHints *h;
 
-	if (RelationUsesLocalBuffers(index))
+	if (RelationUsesLocalBuffers(rel))
 		return NULL;
 	for (int i = 0; i < TQ_HINT_SLOTS; i++)
 	{
-		if (tq_hints[i].bufs != NULL && RelFileNodeEquals(tq_hints[i].node, index->rd_node))
+		if (tq_hints[i].bufs != NULL && RelFileNodeEquals(tq_hints[i].node, rel->rd_node))
 			return &tq_hints[i];
 	}
 	h = &tq_hints[tq_hints_next];
@@ -734,7 +740,8 @@ TqGetBufferHints(Relation index)
 		pfree(h->bufs);
 	h->bufs = NULL;
 	h->cap = 0;
-	h->node = index->rd_node;
+	h->max_blocks = max_blocks;
+	h->node = rel->rd_node;
 	/* a first size; TqRememberBuffer grows it */
 	h->bufs = (Buffer *) MemoryContextAllocExtended(TopMemoryContext, sizeof(Buffer) * 1024,
 													MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
@@ -742,6 +749,20 @@ TqGetBufferHints(Relation index)
 		return NULL;
 	h->cap = 1024;
 	return h;
+}
+
+/* This backend's hints for an index (NULL: read plainly). */
+TqBufferHints *
+TqGetBufferHints(Relation index)
+{
+	return TqGetHints(index, TQ_HINT_MAX_BLOCKS);
+}
+
+/* The same for the table re-ranking reads rows from. */
+TqBufferHints *
+TqGetHeapBufferHints(Relation heap)
+{
+	return TqGetHints(heap, TQ_HEAP_HINT_MAX_BLOCKS);
 }
 
 /* Records that blkno is in buf (no-op when the table cannot grow). */
@@ -753,11 +774,11 @@ TqRememberBuffer(TqBufferHints *h, BlockNumber blkno, Buffer buf)
 		uint32		cap = h->cap;
 		Buffer	   *bigger;
 
-		if (blkno >= TQ_HINT_MAX_BLOCKS)
+		if (blkno >= h->max_blocks)
 			return;
 		while (cap <= blkno)
 			cap *= 2;
-		cap = Min(cap, TQ_HINT_MAX_BLOCKS);
+		cap = Min(cap, h->max_blocks);
 		bigger = (Buffer *) MemoryContextAllocExtended(TopMemoryContext, sizeof(Buffer) * cap,
 													   MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
 		if (bigger == NULL)
@@ -771,23 +792,23 @@ TqRememberBuffer(TqBufferHints *h, BlockNumber blkno, Buffer buf)
 }
 
 /*
- * ReadBuffer(index, blkno), through the backend's hint for the block when it
+ * ReadBuffer(rel, blkno), through the backend's hint for the block when it
  * still holds (h may be NULL: plain ReadBuffer).  Counts the read in the
- * index's statistics as ReadBuffer does.
+ * relation's statistics as ReadBuffer does.
  */
 Buffer
-TqReadBufferHinted(Relation index, TqBufferHints *h, BlockNumber blkno)
+TqReadBufferHinted(Relation rel, TqBufferHints *h, BlockNumber blkno)
 {
 	Buffer		buf;
 
 	if (h != NULL && blkno < h->cap && BufferIsValid(h->bufs[blkno]) &&
-		ReadRecentBuffer(index->rd_node, MAIN_FORKNUM, blkno, h->bufs[blkno]))
+		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blkno, h->bufs[blkno]))
 	{
-		pgstat_count_buffer_read(index);
-		pgstat_count_buffer_hit(index);
+		pgstat_count_buffer_read(rel);
+		pgstat_count_buffer_hit(rel);
 		return h->bufs[blkno];
 	}
-	buf = ReadBuffer(index, blkno);
+	buf = ReadBuffer(rel, blkno);
 	if (h != NULL && !BufferIsLocal(buf))
 		TqRememberBuffer(h, blkno, buf);
 	return buf;
@@ -819,4 +840,30 @@ TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno, Size header_bytes)
 		__builtin_prefetch(page + off, 0, 3);
 	if (header_bytes == 0)
 		__builtin_prefetch(page, 0, 3);
+}
+
+/*
+ * The same for a heap row about to be fetched: the buffer header, the page
+ * header and the row's line pointer (the row itself follows once the line
+ * pointer is read under the lock; prefetching it from an unlocked read would
+ * buy little for the risk of a torn value).
+ */
+void
+TqPrefetchHintedItem(const TqBufferHints *h, ItemPointer tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+	Buffer		buf;
+	const char *page;
+	Size		lp;
+
+	if (h == NULL || blkno >= h->cap || !BufferIsValid(h->bufs[blkno]))
+		return;
+	buf = h->bufs[blkno];
+	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1, 3);
+	page = (const char *) BufferGetBlock(buf);
+	__builtin_prefetch(page, 0, 3);
+	lp = SizeOfPageHeaderData + sizeof(ItemIdData) * (Size) Max(off, 1) - sizeof(ItemIdData);
+	if (lp < BLCKSZ)
+		__builtin_prefetch(page + lp, 0, 3);
 }

@@ -89,5 +89,51 @@ unlike($a[10], qr/(^|,)\d{1,6}(,|$)/, 'the new answers hold only new ids');
 # the index stays consistent with its table
 is($node->safe_psql('postgres', "SELECT tq_index_check('t_idx', true)"), '30000', 'index check passes');
 
+# Re-ranking reads table rows through hints of its own (TqFetchHeapRow): a
+# table of some 2,000 pages in 128 buffers, rows updated in place (HOT chains:
+# the index's TID names the chain's root) and rows deleted.  Answers with
+# re-ranking on (ids, the updated column and the exact distance) in a
+# long-lived backend whose pool is churned between queries must equal a
+# fresh backend's, and no deleted row may come back.  (The executor fetches
+# each returned row again under the snapshot, so visibility is checked twice;
+# what only this scan decides is the distance order of the rows it re-ranks.)
+$node->safe_psql(
+	'postgres', q{
+CREATE TABLE h (id int, note int, v tqvector(192)) WITH (fillfactor = 40);
+INSERT INTO h SELECT i, 0, (SELECT array_agg(random() - 0.5) FROM generate_series(1, 192) WHERE i > 0)::tqvector
+	FROM generate_series(1, 6000) i;
+CREATE INDEX h_idx ON h USING turboquant (v tqvector_l2_ops) WITH (bits = 4, lists = 0);
+UPDATE h SET note = id WHERE id % 3 = 0;
+DELETE FROM h WHERE id % 5 = 0;
+});
+cmp_ok($node->safe_psql('postgres', "SELECT pg_relation_size('h') / 8192"), '>', 1000,
+	'the table has far more pages than the 128 shared buffers');
+cmp_ok($node->safe_psql('postgres', "SELECT pg_stat_get_tuples_hot_updated('h'::regclass)"), '>', 100,
+	'rows were updated in place (HOT)');
+my $rsetup = 'SET enable_seqscan = off; SET turboquant.rerank = 40;';
+my $ranswers = join('; ', map {
+	"SELECT string_agg(id || ':' || note || ':' || round(d::numeric, 6), ',') FROM "
+	  . "(SELECT id, note, v <-> (SELECT v FROM q WHERE qid = $_) AS d FROM h "
+	  . "ORDER BY v <-> (SELECT v FROM q WHERE qid = $_) LIMIT 10) s"
+} 1 .. 5);
+my @rwant = split /\n/, $node->safe_psql('postgres', "$rsetup $ranswers;");
+is(scalar(@rwant), 5, 'five re-ranked answers from a fresh backend');
+unlike(join(',', @rwant), qr/(^|,)(\d*[05]):/, 'no deleted row (id divisible by 5) among them');
+my $ok_notes = 1;
+for my $row (map { split /,/ } @rwant)
+{
+	my ($id, $note) = split /:/, $row;
+	$ok_notes = 0 unless $note == ($id % 3 == 0 ? $id : 0);
+}
+ok($ok_notes, 'every row carries its current version (updated rows their new note)');
+my @rout = grep { /:/ } split /\n/,
+  $node->safe_psql('postgres', "$rsetup $ranswers; $churn $ranswers; $churn $ranswers;");
+is(scalar(@rout), 15, 'every re-ranked repeat answered');
+for my $rep (0 .. 2)
+{
+	is_deeply([ @rout[ $rep * 5 .. $rep * 5 + 4 ] ], \@rwant,
+		're-ranked repeat ' . ($rep + 1) . ($rep < 1 ? ' (warm)' : ' (after churn)') . ' equals a fresh backend');
+}
+
 $node->stop;
 done_testing();
