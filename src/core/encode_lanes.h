@@ -1,8 +1,9 @@
 /*
- * encode_lanes.h — the batched encoder, compiled once per kernel set.
+ * encode_lanes.h — the batched encoder and the estimate conversion, compiled
+ * once per kernel set.
  *
  * Each kernel-set file (scan_<isa>.cpp) includes this header inside its own
- * ISA flags and exports EncodeLanes through its KernelSet, so the same source
+ * ISA flags and exports EncodeLanes and EstimateLanes through its KernelSet, so the same source
  * becomes SSE2, AVX2, AVX-512 or NEON code.  Everything here is in an
  * anonymous namespace: each translation unit keeps its own copy, and no
  * inline function compiled for one ISA can be picked by the linker for
@@ -409,6 +410,50 @@ EncodeLanes(const Quantizer *qz, const float *const *x, uint32_t n, uint8_t *cod
 			factors[first + v] = FactorFromCounts(cb, levels, count);
 		}
 	}
+}
+
+/*
+ * EstimateDistances (quantizer.cpp) for this kernel set: the accumulators of a
+ * block to distance estimates in double; c estimates <q_unit, u>, and the
+ * norms and |q| enter only here.  Plain loops the compiler vectorizes at this
+ * file's width (8 doubles with AVX-512, 4 with AVX2, 2 with SSE2 and NEON):
+ * the accumulators stay below 2^31 (kMaxDim units x kLutMaxEntry2 < 2^31), so
+ * they convert exactly through int32, which every ISA converts packed; each
+ * slot sees the same IEEE operations in the same order whatever the width
+ * (and the core is built with -ffp-contract=off), so every set returns the
+ * scalar set's doubles bit for bit (tested per set).
+ */
+void
+EstimateLanes(const uint8_t *lut, const uint32_t *acc, const double *norm, const float *factor,
+			  double *out)
+{
+	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
+	double inv = 1.0 / h->scale, off = h->offset_sum, qn = h->qnorm;
+	static_assert((uint64_t) kMaxDim * kLutMaxEntry2 < (1ull << 31), "acc fits in int32");
+	alignas(64) double c[kBlockVectors];
+	for (uint32_t t = 0; t < kBlockVectors; t++)
+		c[t] = (off + (double) (int32_t) acc[t] * inv) * (double) factor[t];
+	/* every metric is a case and there is no default: -Wswitch names a new one */
+	switch ((Metric) h->metric) {
+	case Metric::kL2:
+		for (uint32_t t = 0; t < kBlockVectors; t++)
+			out[t] = qn * qn + norm[t] * norm[t] - 2.0 * qn * norm[t] * c[t];
+		return;
+	case Metric::kCosine:
+		for (uint32_t t = 0; t < kBlockVectors; t++)
+			out[t] = 1.0 - c[t];
+		return;
+	case Metric::kInnerProduct:
+		for (uint32_t t = 0; t < kBlockVectors; t++)
+			out[t] = -qn * norm[t] * c[t];
+		return;
+	}
+	/*
+	 * Unreachable: PrepareQuery stores a Metric, and the glue checks the
+	 * opclass's value before making one.  Rank such slots last, not as IP.
+	 */
+	for (uint32_t t = 0; t < kBlockVectors; t++)
+		out[t] = std::nan("");
 }
 
 } /* namespace */

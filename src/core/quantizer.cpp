@@ -645,46 +645,15 @@ ScanChunks(const uint8_t *lut, const uint8_t *chunks, uint32_t chunk_begin, uint
 
 /*
  * Turns accumulators into metric distance estimates, in double (see the
- * header): c estimates <q_unit, u>; norms and |q| enter only here.
+ * header), with the kernel set the tables were prepared for (EstimateLanes,
+ * encode_lanes.h: the same operations at every set's width).
  */
 void
 EstimateDistances(const uint8_t *lut, const uint32_t acc[kBlockVectors], const double *norm,
 				  const float *factor, double out[kBlockVectors]) noexcept
 {
 	const LutHeader *h = reinterpret_cast<const LutHeader *>(lut);
-	double inv = 1.0 / h->scale, off = h->offset_sum, qn = h->qnorm;
-	/*
-	 * c per slot first, in a loop the compiler vectorizes: accumulators stay
-	 * below 2^31 (kMaxDim units x kLutMaxEntry2 < 2^31), so they convert
-	 * exactly through int32, which SSE2 converts two at a time (uint32 has no
-	 * packed conversion before AVX-512).  The same IEEE operations in the same
-	 * order as one slot at a time: identical results.
-	 */
-	static_assert((uint64_t) kMaxDim * kLutMaxEntry2 < (1ull << 31), "acc fits in int32");
-	alignas(64) double c[kBlockVectors];
-	for (uint32_t t = 0; t < kBlockVectors; t++)
-		c[t] = (off + (double) (int32_t) acc[t] * inv) * (double) factor[t];
-	/* every metric is a case and there is no default: -Wswitch names a new one */
-	switch ((Metric) h->metric) {
-	case Metric::kL2:
-		for (uint32_t t = 0; t < kBlockVectors; t++)
-			out[t] = qn * qn + norm[t] * norm[t] - 2.0 * qn * norm[t] * c[t];
-		return;
-	case Metric::kCosine:
-		for (uint32_t t = 0; t < kBlockVectors; t++)
-			out[t] = 1.0 - c[t];
-		return;
-	case Metric::kInnerProduct:
-		for (uint32_t t = 0; t < kBlockVectors; t++)
-			out[t] = -qn * norm[t] * c[t];
-		return;
-	}
-	/*
-	 * Unreachable: PrepareQuery stores a Metric, and the glue checks the
-	 * opclass's value before making one.  Rank such slots last, not as IP.
-	 */
-	for (uint32_t t = 0; t < kBlockVectors; t++)
-		out[t] = std::nan("");
+	KernelSets()[h->kernel_set]->estimate(lut, acc, norm, factor, out);
 }
 
 /* Flat scan over contiguous blocks: distances for every slot. */

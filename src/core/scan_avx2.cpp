@@ -123,7 +123,7 @@ Avx2Runs() noexcept
 } /* namespace */
 
 const KernelSet kAvx2Kernels = {
-	"avx2", Avx2Runs, {ScanNibbleAvx2<1>, ScanNibbleAvx2<2>}, EncodeLanes};
+	"avx2", Avx2Runs, {ScanNibbleAvx2<1>, ScanNibbleAvx2<2>}, EncodeLanes, EstimateLanes};
 
 #else /* !TQ_HAVE_AVX2 */
 
@@ -137,7 +137,7 @@ NotHere() noexcept
 
 } /* namespace */
 
-const KernelSet kAvx2Kernels = {"avx2", NotHere, {nullptr, nullptr}, nullptr};
+const KernelSet kAvx2Kernels = {"avx2", NotHere, {nullptr, nullptr}, nullptr, nullptr};
 
 #endif
 

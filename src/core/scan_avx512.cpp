@@ -191,9 +191,9 @@ Avx512VnniRuns() noexcept
 } /* namespace */
 
 const KernelSet kAvx512Kernels = {
-	"avx512", Avx512Runs, {ScanNibbleAvx512<1>, ScanNibbleAvx512<2>}, EncodeLanes};
+	"avx512", Avx512Runs, {ScanNibbleAvx512<1>, ScanNibbleAvx512<2>}, EncodeLanes, EstimateLanes};
 const KernelSet kAvx512VnniKernels = {
-	"avx512vnni", Avx512VnniRuns, {ScanNibbleVnni<1>, ScanNibbleVnni<2>}, EncodeLanes};
+	"avx512vnni", Avx512VnniRuns, {ScanNibbleVnni<1>, ScanNibbleVnni<2>}, EncodeLanes, EstimateLanes};
 
 #else /* !TQ_HAVE_AVX512 */
 
@@ -207,8 +207,8 @@ NotHere() noexcept
 
 } /* namespace */
 
-const KernelSet kAvx512Kernels = {"avx512", NotHere, {nullptr, nullptr}, nullptr};
-const KernelSet kAvx512VnniKernels = {"avx512vnni", NotHere, {nullptr, nullptr}, nullptr};
+const KernelSet kAvx512Kernels = {"avx512", NotHere, {nullptr, nullptr}, nullptr, nullptr};
+const KernelSet kAvx512VnniKernels = {"avx512vnni", NotHere, {nullptr, nullptr}, nullptr, nullptr};
 
 #endif
 

@@ -81,6 +81,15 @@ typedef void (*EncodeKernel)(const Quantizer *qz, const float *const *x, uint32_
 							 double *norms, float *factors, float *scratch);
 
 /*
+ * Accumulators of one block to distance estimates: EstimateDistances'
+ * contract (encode_lanes.h is the one source, compiled into every kernel set
+ * with its flags, so its loops run at the set's width).  Every set's results
+ * equal the scalar set's bit for bit.
+ */
+typedef void (*EstimateKernel)(const uint8_t *lut, const uint32_t *acc, const double *norm,
+							   const float *factor, double *out);
+
+/*
  * One kernel set per instruction set: a new ISA is one file (compiled with its
  * flags) defining one KernelSet, and one row in KernelSets() (scan_dispatch.cpp).
  * `runs` says whether this build has the kernels and this CPU executes them;
@@ -91,6 +100,7 @@ struct KernelSet {
 	bool (*runs)() noexcept;
 	ScanKernel nibble[2]; /* [planes - 1] */
 	EncodeKernel encode;
+	EstimateKernel estimate;
 };
 extern const KernelSet kScalarKernels;
 extern const KernelSet kAvx2Kernels;

@@ -86,7 +86,7 @@ NeonRuns() noexcept
 } /* namespace */
 
 const KernelSet kNeonKernels = {
-	"neon", NeonRuns, {ScanNibbleNeon<1>, ScanNibbleNeon<2>}, EncodeLanes};
+	"neon", NeonRuns, {ScanNibbleNeon<1>, ScanNibbleNeon<2>}, EncodeLanes, EstimateLanes};
 
 #else /* !TQ_HAVE_NEON */
 
@@ -100,7 +100,7 @@ NotHere() noexcept
 
 } /* namespace */
 
-const KernelSet kNeonKernels = {"neon", NotHere, {nullptr, nullptr}, nullptr};
+const KernelSet kNeonKernels = {"neon", NotHere, {nullptr, nullptr}, nullptr, nullptr};
 
 #endif
 

@@ -46,6 +46,6 @@ ScalarRuns() noexcept
 } /* namespace */
 
 const KernelSet kScalarKernels = {
-	"scalar", ScalarRuns, {ScanNibbleScalar<1>, ScanNibbleScalar<2>}, EncodeLanes};
+	"scalar", ScalarRuns, {ScanNibbleScalar<1>, ScanNibbleScalar<2>}, EncodeLanes, EstimateLanes};
 
 } /* namespace turboquant */

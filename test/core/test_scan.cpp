@@ -227,6 +227,51 @@ TEST(Scan, AllSetsEqualScalar)
 		}
 }
 
+/*
+ * Every kernel set's estimate conversion (EstimateLanes, compiled at each
+ * set's width) returns the scalar set's doubles bit for bit, for every metric,
+ * accumulators from 0 to the largest a scan can reach, zero and huge norms.
+ */
+TEST(Scan, EstimatesEqualScalarPerSet)
+{
+	const int scalar = FindKernelSet("scalar");
+	ASSERT_GE(scalar, 0);
+	int compared = 0;
+	for (uint32_t dim : {3u, 300u, 1536u}) {
+		Qz qz(dim, 4);
+		AlignedBuf lut(QueryLutSize(qz.q));
+		std::vector<float> q(dim), scratch(ScratchFloats(qz.q));
+		Rng rng(dim);
+		for (auto &v : q)
+			v = (float) rng.Gauss();
+		for (Metric m : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
+			PrepareQuery(qz.q, m, q.data(), lut.p, scratch.data());
+			uint32_t acc[kBlockVectors];
+			double norms[kBlockVectors];
+			float factors[kBlockVectors];
+			for (uint32_t t = 0; t < kBlockVectors; t++) {
+				acc[t] = t == 0 ? 0u : t == 1 ? (uint32_t) kMaxDim * kLutMaxEntry2 : (uint32_t) (rng.Next() >> 40);
+				norms[t] = t == 2 ? 0.0 : t == 3 ? 1e30 : std::fabs(rng.Gauss()) * 10;
+				factors[t] = t == 4 ? 0.0f : (float) (1.0 + 0.1 * rng.Gauss());
+			}
+			double want[kBlockVectors], got[kBlockVectors];
+			reinterpret_cast<LutHeader *>(lut.p)->kernel_set = (uint32_t) scalar;
+			EstimateDistances(lut.p, acc, norms, factors, want);
+			for (int set = 0; set < KernelSetCount(); set++) {
+				if (set == scalar || !KernelSetRuns(set))
+					continue;
+				reinterpret_cast<LutHeader *>(lut.p)->kernel_set = (uint32_t) set;
+				EstimateDistances(lut.p, acc, norms, factors, got);
+				ASSERT_EQ(0, std::memcmp(want, got, sizeof(want)))
+					<< KernelSetName(set) << " dim " << dim << " metric " << (int) m;
+				compared++;
+			}
+		}
+	}
+	if (compared == 0)
+		GTEST_LOG_(INFO) << "only the scalar set runs here";
+}
+
 /* Scanning a block in pieces at arbitrary chunk boundaries adds up to the whole. */
 TEST(Scan, ChunkSplitsSumToWhole)
 {
