@@ -206,25 +206,35 @@ RunEncode(size_t n)
 void
 RunSetup()
 {
-	std::printf("\nSet-up costs (best of 5)\n%6s %18s %12s %12s\n", "dim", "QuantizerInit ms",
-				"Rotate us", "blob bytes");
-	for (uint32_t dim : {1536u, 3072u, 16000u}) {
+	std::printf("\nSet-up costs, 4 bits (best of 5; PrepareQuery: one query's rotation and tables)\n"
+				"%6s %18s %12s %18s %12s\n",
+				"dim", "QuantizerInit ms", "Rotate us", "PrepareQuery us", "blob bytes");
+	for (uint32_t dim : {128u, 768u, 1536u, 3072u, 16000u}) {
 		size_t size = QuantizerSize(dim, 4);
 		void *mem = std::aligned_alloc(64, (size + 63) / 64 * 64);
 		QuantizerInit(mem, dim, 4, 1); /* memoises the codebook */
-		double init = 1e30, rot = 1e30;
-		std::vector<float> x(dim, 1.0f), r(QuantizerLayout((const Quantizer *) mem).padded_dim);
-		std::vector<float> scratch(ScratchFloats((const Quantizer *) mem));
+		const Quantizer *qz = (const Quantizer *) mem;
+		double init = 1e30, rot = 1e30, prep = 1e30;
+		std::vector<float> x(dim), r(QuantizerLayout(qz).padded_dim);
+		for (uint32_t i = 0; i < dim; i++)
+			x[i] = 1.0f + 0.001f * (float) (i % 97);
+		std::vector<float> scratch(ScratchFloats(qz));
+		uint8_t *lut = static_cast<uint8_t *>(std::aligned_alloc(64, (QueryLutSize(qz) + 63) / 64 * 64));
 		for (int t = 0; t < 5; t++) {
 			double t0 = Now();
 			QuantizerInit(mem, dim, 4, 5 + t);
 			init = std::min(init, Now() - t0);
 			t0 = Now();
 			for (int i = 0; i < 20; i++)
-				Rotate((const Quantizer *) mem, x.data(), r.data(), scratch.data());
+				Rotate(qz, x.data(), r.data(), scratch.data());
 			rot = std::min(rot, (Now() - t0) / 20);
+			t0 = Now();
+			for (int i = 0; i < 20; i++)
+				PrepareQuery(qz, Metric::kCosine, x.data(), lut, scratch.data());
+			prep = std::min(prep, (Now() - t0) / 20);
 		}
-		std::printf("%6u %18.3f %12.1f %12zu\n", dim, init * 1e3, rot * 1e6, size);
+		std::printf("%6u %18.3f %12.1f %18.1f %12zu\n", dim, init * 1e3, rot * 1e6, prep * 1e6, size);
+		std::free(lut);
 		std::free(mem);
 	}
 }
