@@ -7,8 +7,8 @@ a chunk at a time (memory-mapped) and the ground truth from gt_<metric>.ivecs.  
 same as `bench/run.py --n N --dim D` generates (same SyntheticSpec, same seed; the first 1M rows of
 the 3M set are the 1M set).
 
-  python3 bench/make_synthetic.py --n 3000000 --dim 768 --nq 200 --out /work/cache/synthetic-3000000x768
-  python3 bench/run.py --dataset /work/cache/synthetic-3000000x768 --metric cosine --nq 200 ...
+  python3 bench/make_synthetic.py --n 3000000 --dim 768 --nq 200 --out ~/tq-data/synthetic-3000000x768
+  python3 bench/run.py --dataset ~/tq-data/synthetic-3000000x768 --metric cosine --nq 200 ...
 """
 from __future__ import annotations
 
@@ -47,11 +47,7 @@ def main():
     datasets.write_fvecs(out / "query.fvecs", queries)
     with open(out / "base.fvecs", "wb") as f:       # a chunk at a time: no second copy of the base
         for s in range(0, len(base), 100_000):
-            c = base[s:s + 100_000]
-            rows = np.empty((len(c), a.dim + 1), dtype=np.float32)
-            rows[:, 0] = np.array([a.dim], dtype=np.int32).view(np.float32)[0]
-            rows[:, 1:] = c
-            rows.tofile(f)
+            datasets.write_fvecs(f, base[s:s + 100_000])
     print(f"wrote {len(base)} x {a.dim} rows and {len(queries)} queries in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
     ids, _ = groundtruth.knn(base, queries, k=min(a.k, len(base)), metric=a.metric)

@@ -479,7 +479,7 @@ TqFetchHeapRow(IndexScanDesc scan, TqScanOpaque so, ItemPointer tid)
 	{
 		if (BufferIsValid(so->heap_buf))
 			ReleaseBuffer(so->heap_buf);
-		so->heap_buf = InvalidBuffer;
+		so->heap_buf = InvalidBuffer;	/* released, whatever the read below does */
 		/* looked up each time: user code run by an expression index may evict them */
 		so->heap_buf = TqReadBufferHinted(heap, TqGetHeapBufferHints(heap), blkno);
 		heap_page_prune_opt(heap, so->heap_buf);
@@ -840,7 +840,7 @@ tqendscan(IndexScanDesc scan)
 			 " pages read, %u passes", so->stat_slots, so->stat_pages, so->stat_passes);
 	if (so->slot)
 		ExecDropSingleTupleTableSlot(so->slot);
-	if (so->fetch && BufferIsValid(so->heap_buf))
+	if (BufferIsValid(so->heap_buf))	/* palloc0: InvalidBuffer until a fetch */
 		ReleaseBuffer(so->heap_buf);
 	if (so->fetch)
 		table_index_fetch_end(so->fetch);

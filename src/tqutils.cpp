@@ -815,6 +815,22 @@ TqReadBufferHinted(Relation rel, TqBufferHints *h, BlockNumber blkno)
 }
 
 /*
+ * The page the hint names for blkno, its buffer header (which the pin will
+ * write) already on its way into the CPU's caches; NULL without a hint.
+ */
+static inline const char *
+TqPrefetchHintedBuffer(const TqBufferHints *h, BlockNumber blkno)
+{
+	Buffer		buf;
+
+	if (h == NULL || blkno >= h->cap || !BufferIsValid(h->bufs[blkno]))
+		return NULL;
+	buf = h->bufs[blkno];
+	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1, 3);
+	return (const char *) BufferGetBlock(buf);
+}
+
+/*
  * Asks the CPU to fetch the page the hint names for blkno (its buffer header,
  * page header, special space and the header_bytes after the page header)
  * into its caches: a hint only, never a read of the page's contents, so a
@@ -825,15 +841,11 @@ TqReadBufferHinted(Relation rel, TqBufferHints *h, BlockNumber blkno)
 void
 TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno, Size header_bytes)
 {
-	Buffer		buf;
-	const char *page;
+	const char *page = TqPrefetchHintedBuffer(h, blkno);
 
-	if (h == NULL || blkno >= h->cap || !BufferIsValid(h->bufs[blkno]))
+	if (page == NULL)
 		return;
-	buf = h->bufs[blkno];
-	/* the buffer header (pin), the page header and the special space (TqCheckPage) */
-	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1, 3);
-	page = (const char *) BufferGetBlock(buf);
+	/* the special space (TqCheckPage) and the page and group headers */
 	__builtin_prefetch(page + BLCKSZ - 64, 0, 3);
 	header_bytes = Min(header_bytes + MAXALIGN(SizeOfPageHeaderData), (Size) BLCKSZ);
 	for (Size off = 0; off < header_bytes; off += 64)
@@ -851,17 +863,12 @@ TqPrefetchHinted(const TqBufferHints *h, BlockNumber blkno, Size header_bytes)
 void
 TqPrefetchHintedItem(const TqBufferHints *h, ItemPointer tid)
 {
-	BlockNumber blkno = ItemPointerGetBlockNumberNoCheck(tid);
 	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
-	Buffer		buf;
-	const char *page;
+	const char *page = TqPrefetchHintedBuffer(h, ItemPointerGetBlockNumberNoCheck(tid));
 	Size		lp;
 
-	if (h == NULL || blkno >= h->cap || !BufferIsValid(h->bufs[blkno]))
+	if (page == NULL)
 		return;
-	buf = h->bufs[blkno];
-	__builtin_prefetch(GetBufferDescriptor(buf - 1), 1, 3);
-	page = (const char *) BufferGetBlock(buf);
 	__builtin_prefetch(page, 0, 3);
 	lp = SizeOfPageHeaderData + sizeof(ItemIdData) * (Size) Max(off, 1) - sizeof(ItemIdData);
 	if (lp < BLCKSZ)

@@ -61,10 +61,12 @@ def knn(base, queries, k=100, metric="cosine", query_block=1024, base_block=1638
     k = min(k, n)
     ids = np.empty((nq, k), dtype=np.int64)
     dist = np.empty((nq, k), dtype=np.float64)
-    # norms a block at a time: a float64 copy of a 3M x 768 base would take 18 GB
-    xnorm = (np.concatenate([np.linalg.norm(base[s:s + base_block].astype(np.float64), axis=1)
-                             for s in range(0, n, base_block)]) if metric != "ip" and n else
-             np.empty(0) if metric != "ip" else None)
+    xnorm = None
+    if metric != "ip":
+        # a block at a time: a float64 copy of a 3M x 768 base would take 18 GB
+        xnorm = np.empty(n)
+        for s in range(0, n, base_block):
+            xnorm[s:s + base_block] = np.linalg.norm(base[s:s + base_block].astype(np.float64), axis=1)
     steps = ((nq + query_block - 1) // query_block) * ((n + base_block - 1) // base_block)
     done = 0
     for qs in range(0, nq, query_block):
